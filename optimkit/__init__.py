@@ -1,0 +1,13 @@
+"""optimkit: derivative-free optimization with a nevergrad-style ask/tell API.
+
+``import optimkit as ok`` (or ``as ng``): ``ok.p`` parametrization, ``ok.optimizers`` (registry),
+``ok.families``, ``ok.callbacks``, ``ok.executors``, ``ok.errors``.
+"""
+
+from __future__ import annotations
+
+from . import callbacks, errors, families, optimizers, p, parametrization
+from .optimizers.base import load
+
+__version__ = "0.1.0"
+__all__ = ["p", "parametrization", "optimizers", "families", "callbacks", "errors", "load", "__version__"]

@@ -1,0 +1,21 @@
+"""Optimizers: the ``registry`` of named optimizers, also reachable as attributes (``ok.optimizers.ANSR``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import base, random_search
+from .base import ConfiguredOptimizer, Optimizer, registry
+from .random_search import RandomSearch
+
+__all__ = ["Optimizer", "ConfiguredOptimizer", "registry", "RandomSearch", "base", "random_search"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in registry:
+        return registry[name]
+    raise AttributeError(f"module 'optimkit.optimizers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(registry))
