@@ -21,11 +21,11 @@ demo: venv
 	$(PY) -m optimkit.demo
 
 test: venv
-	$(VENV)/bin/ruff check optimkit tests benchmarks
+	$(VENV)/bin/ruff check .
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/pytest -q
 
 lint: venv
-	$(VENV)/bin/ruff check optimkit tests benchmarks
+	$(VENV)/bin/ruff check .
 
 typecheck: venv
 	$(VENV)/bin/mypy optimkit
