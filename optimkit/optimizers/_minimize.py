@@ -1,0 +1,199 @@
+"""The loops behind ``Optimizer.minimize``: sequential, executor-based and vectorized."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import pickle
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import errors
+from ..parametrization import Array, Parameter
+
+if TYPE_CHECKING:
+    from .base import Optimizer
+
+__all__ = ["Runner", "check_picklable"]
+
+
+def check_picklable(fn: Callable[..., Any], executor: Any) -> None:
+    if isinstance(executor, cf.ProcessPoolExecutor):
+        try:
+            pickle.dumps(fn)
+        except Exception as exc:  # noqa: BLE001 - turned into one clear error
+            name = getattr(fn, "__qualname__", repr(fn))
+            raise errors.UnpicklableObjectiveError(
+                f"objective_function {name!r} cannot be pickled, which {type(executor).__name__} needs "
+                f"({type(exc).__name__}: {exc}); define it at module level, or use a thread pool or RayExecutor"
+            ) from exc
+
+
+class Runner:
+    """The loops of ``minimize`` (sequential, executor, vectorized)."""
+
+    def __init__(
+        self,
+        opt: Optimizer,
+        fn: Callable[..., Any],
+        verbosity: int,
+        constraints: list[Callable[[Any], float]],
+        max_time: float | None,
+        checkpoint: Any,
+        every: int,
+    ) -> None:
+        self.opt, self.fn, self.verbosity = opt, fn, verbosity
+        self.constraints, self.max_time = constraints, max_time
+        self.checkpoint, self.every = checkpoint, every
+        self.start = time.monotonic()
+        self.budget = opt.budget if opt.budget is not None else 0
+        self._last_print = self.start
+
+    def _out_of_time(self) -> bool:
+        return self.max_time is not None and time.monotonic() - self.start > self.max_time
+
+    def _tell(self, cand: Parameter, loss: Any) -> None:
+        opt = self.opt
+        if self.constraints:
+            value = cand.value
+            opt.tell(cand, loss, constraint_violation=[float(c(value)) for c in self.constraints])
+        else:
+            opt.tell(cand, loss)
+        if self.verbosity:
+            self._report(cand, loss)
+        if self.checkpoint is not None and opt.num_tell % self.every == 0:
+            opt.dump(self.checkpoint)
+
+    def _report(self, cand: Parameter, loss: Any) -> None:
+        now = time.monotonic()
+        opt = self.opt
+        if self.verbosity >= 2 or now - self._last_print > 1.0:
+            best = opt.current_bests["minimum"].minimum if opt.current_bests else float("nan")
+            print(f"[{opt.name}] tell {opt.num_tell}/{opt.budget}: loss={loss} best={best:.6g} ({now - self.start:.1f}s)")
+            self._last_print = now
+
+    def run_sequential(self) -> None:
+        opt, fn = self.opt, self.fn
+        try:
+            while opt._num_ask < self.budget:
+                if self.max_time is not None and self._out_of_time():
+                    break
+                cand = opt.ask()
+                try:
+                    loss = fn(*cand.args, **cand.kwargs)
+                except BaseException:
+                    opt._abandon(cand)
+                    raise
+                self._tell(cand, loss)
+        except errors.OptimkitEarlyStopping:
+            pass
+
+    def run_executor(self, executor: Any, batch_mode: bool) -> None:
+        opt, fn = self.opt, self.fn
+        pending: list[tuple[Parameter, Any]] = []
+        stop = False
+        sleep = 1e-4
+        try:
+            while True:
+                progressed = False
+                if pending:
+                    if batch_mode:
+                        finished = pending if all(f.done() for _, f in pending) else []
+                        keep: list[tuple[Parameter, Any]] = [] if finished else pending
+                    else:
+                        finished, keep = [], []
+                        for item in pending:
+                            (finished if item[1].done() else keep).append(item)
+                    pending = keep
+                    for i, (cand, fut) in enumerate(finished):
+                        try:
+                            loss = fut.result()
+                        except BaseException:
+                            for other, ofut in finished[i:] + pending:
+                                opt._abandon(other)
+                                if hasattr(ofut, "cancel"):
+                                    ofut.cancel()
+                            pending = []
+                            raise
+                        self._tell(cand, loss)
+                        progressed = True
+                if not stop and (opt._num_ask >= self.budget or self._out_of_time()):
+                    stop = True
+                if not stop and (not batch_mode or not pending):
+                    n_new = min(opt.num_workers - len(pending), self.budget - opt._num_ask)
+                    for _ in range(n_new):
+                        try:
+                            cand = opt.ask()
+                        except errors.OptimkitEarlyStopping:
+                            stop = True
+                            break
+                        try:
+                            fut = executor.submit(fn, *cand.args, **cand.kwargs)
+                        except BaseException:
+                            opt._abandon(cand)
+                            raise
+                        pending.append((cand, fut))
+                        progressed = True
+                if not pending:
+                    if stop or opt._num_ask >= self.budget:
+                        break
+                    continue
+                if progressed:
+                    sleep = 1e-4
+                    continue
+                futures = [f for _, f in pending]
+                if all(isinstance(f, cf.Future) for f in futures):
+                    cf.wait(futures, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+                else:
+                    time.sleep(sleep)
+                    sleep = min(sleep * 2, 0.01)
+        except BaseException:
+            for cand, fut in pending:
+                opt._abandon(cand)
+                if hasattr(fut, "cancel"):
+                    fut.cancel()
+            raise
+
+    def run_vectorized(self) -> None:
+        opt, fn = self.opt, self.fn
+        param = opt.parametrization
+        if not isinstance(param, Array):
+            raise errors.UnsupportedParametrizationError(
+                f"vectorized=True needs a single Array parametrization, got {param.name}"
+            )
+        if opt._check_constraints or self.constraints:
+            raise errors.UnsupportedParametrizationError("vectorized=True does not support constraints")
+        last_dump = opt.num_tell
+        try:
+            while opt._num_ask < self.budget:
+                if self.max_time is not None and self._out_of_time():
+                    break
+                for callback in opt._callbacks["ask"]:
+                    callback(opt)
+                n = min(opt._batch_size, self.budget - opt._num_ask)
+                data = opt._internal_ask_batch(n)
+                values = param._values_from_data(data)
+                opt._num_ask += n
+                try:
+                    out = fn(values)
+                    losses = np.asarray(out, dtype=np.float64).reshape(-1)
+                except BaseException:
+                    opt._num_ask -= n
+                    opt._internal_abandon_batch(data)
+                    raise
+                if losses.shape[0] != n:
+                    opt._num_ask -= n
+                    opt._internal_abandon_batch(data)
+                    raise errors.OptimkitValueError(
+                        f"vectorized objective must return {n} losses (one per row), got shape {np.shape(out)}"
+                    )
+                opt._tell_batch(data, losses)
+                if self.verbosity:
+                    self._report(opt.current_bests["minimum"].parameter, float(np.nanmin(losses)))
+                if self.checkpoint is not None and opt.num_tell - last_dump >= self.every:
+                    opt.dump(self.checkpoint)
+                    last_dump = opt.num_tell
+        except errors.OptimkitEarlyStopping:
+            pass
