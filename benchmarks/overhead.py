@@ -2,7 +2,8 @@
 
 Usage: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/overhead.py [--repeats 5] [--csv out.csv]
 
-Rows: RandomSearch on Array(10) and Array(100) — an explicit ask/tell loop and ``minimize`` —
+CPU time (time.process_time) of this single-threaded process, so that other load on the
+machine distorts less than with wall time. Rows: RandomSearch on Array(10) and Array(100) — an explicit ask/tell loop and ``minimize`` —
 for optimkit and nevergrad (``pip install -e .[bench]``), and optimkit's vectorized path
 (``minimize(f, vectorized=True)``, per candidate). Medians over repeats; ratios nevergrad/optimkit.
 """
@@ -33,25 +34,25 @@ def _trivial(x: np.ndarray) -> float:
 def time_ask_tell(make: Callable[[], object], n: int) -> float:
     opt = make()
     ask, tell = opt.ask, opt.tell  # type: ignore[attr-defined]
-    start = time.perf_counter()
+    start = time.process_time()
     for _ in range(n):
         cand = ask()
         tell(cand, _trivial(cand.value))
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.process_time() - start) / n * 1e6
 
 
 def time_minimize(make: Callable[[], object], n: int) -> float:
     opt = make()
-    start = time.perf_counter()
+    start = time.process_time()
     opt.minimize(_trivial)  # type: ignore[attr-defined]
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.process_time() - start) / n * 1e6
 
 
 def time_vectorized(dim: int, n: int) -> float:
     opt = ok.optimizers.RandomSearch(parametrization=dim, budget=n, seed=0)
-    start = time.perf_counter()
+    start = time.process_time()
     opt.minimize(lambda X: 1.0 + X[:, 0], vectorized=True)
-    return (time.perf_counter() - start) / n * 1e6
+    return (time.process_time() - start) / n * 1e6
 
 
 def main() -> None:

@@ -91,8 +91,8 @@ def _is_float(x: Any) -> bool:
 
 
 def _estimate(entry: Any, name: str) -> float:
-    if entry.__class__ is tuple:
-        loss = entry[1]
+    if entry.__class__ is not MultiValue:
+        loss = entry[1] if entry.__class__ is tuple else entry
         if name == "optimistic":
             return float(loss - 70.71067811865476)
         if name == "pessimistic":
@@ -403,7 +403,9 @@ class Optimizer:
             if len(archive) >= self._archive_max:
                 self._prune_archive()
             if not (new_opt or new_pes or new_avg or new_min):
-                archive[key] = (candidate, loss)
+                # Array candidates are rebuilt from their data if ever needed: keep only the loss
+                # (no object kept alive, so no garbage-collector pressure from the archive)
+                archive[key] = loss if self._fast else (candidate, loss)
                 return
             mv = MultiValue(candidate, loss)
             archive[key] = mv
@@ -416,29 +418,34 @@ class Optimizer:
             if new_min:
                 bests["minimum"] = mv
             return
-        if entry.__class__ is tuple:
-            mv = MultiValue(entry[0], entry[1])
-            archive[key] = mv
-        else:
-            mv = entry
+        mv = entry if entry.__class__ is MultiValue else self._promote(key, entry)
         mv.add_evaluation(loss)
         for name in _BEST_NAMES:
             if bests[name] is mv:
-                bests[name] = min(archive.values(), key=lambda e, n=name: _estimate(e, n))  # type: ignore[assignment]
-                if bests[name].__class__ is tuple:
-                    promoted = MultiValue(*bests[name])  # type: ignore[misc]
-                    archive[self._data_of(promoted.parameter).tobytes()] = promoted
-                    bests[name] = promoted
+                best_key = min(archive, key=lambda k, n=name: _estimate(archive[k], n))
+                best = archive[best_key]
+                bests[name] = best if best.__class__ is MultiValue else self._promote(best_key, best)
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
+
+    def _promote(self, key: bytes, entry: Any) -> MultiValue:
+        """Turn a light archive entry (a loss, or (candidate, loss)) into a MultiValue record."""
+        if entry.__class__ is tuple:
+            mv = MultiValue(entry[0], entry[1])
+        else:
+            cand = self._spawn(np.frombuffer(key, dtype=np.float64).copy())
+            cand._loss = float(entry)
+            mv = MultiValue(cand, float(entry))
+        self._archive[key] = mv
+        return mv
 
     def _prune_archive(self) -> None:
         """Keep every re-evaluated point and the best tenth of the others (amortized O(1) per tell)."""
         import heapq
 
-        multi = {k: v for k, v in self._archive.items() if v.__class__ is not tuple}
-        singles = [(k, v) for k, v in self._archive.items() if v.__class__ is tuple]
-        keep = heapq.nsmallest(self._archive_max // 10, singles, key=lambda kv: kv[1][1])
+        multi = {k: v for k, v in self._archive.items() if v.__class__ is MultiValue}
+        singles = [(k, v) for k, v in self._archive.items() if v.__class__ is not MultiValue]
+        keep = heapq.nsmallest(self._archive_max // 10, singles, key=lambda kv: _estimate(kv[1], "average"))
         self._archive = dict(keep)
         self._archive.update(multi)
 
@@ -460,9 +467,10 @@ class Optimizer:
         data = self._internal_provide_recommendation()
         if data is not None:
             rec = self._spawn(np.asarray(data, dtype=np.float64).ravel())
-            entry = self._archive.get(self._data_of(rec).tobytes())
+            key = self._data_of(rec).tobytes()
+            entry = self._archive.get(key)
             if entry is not None:
-                return entry[0] if entry.__class__ is tuple else entry.parameter  # type: ignore[no-any-return]
+                return (entry if entry.__class__ is MultiValue else self._promote(key, entry)).parameter
             return rec
         if not self.current_bests:
             return self.parametrization.spawn_child()

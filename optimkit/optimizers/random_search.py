@@ -59,6 +59,9 @@ class RandomSearch(Optimizer):
         box = UnitBox(self.parametrization, bound=1.0)
         self._bounded = box.bounded if box.bounded.any() else None
         self._box = box
+        self._dim = self.dimension
+        # plain Array, no bounds, unit scale: one draw and one child per ask, nothing else
+        self._simple = self._fast and self._bounded is None and self.scale == 1.0
 
     def _draw(self, n: int) -> NDArray[np.float64]:
         d = self.dimension
@@ -72,9 +75,10 @@ class RandomSearch(Optimizer):
 
     def _internal_ask_candidate(self) -> Parameter:
         if self.middle_point and self._num_ask == 0:
-            return self._spawn(np.zeros(self.dimension))
-        if self._bounded is None and self.scale == 1.0:
-            return self._spawn(_rng.normal(self._rng, self.dimension))
+            return self._spawn(np.zeros(self._dim))
+        if self._simple:
+            param = self.parametrization
+            return param._fast_child(param._random_state.standard_normal(self._dim))  # type: ignore[attr-defined, union-attr, no-any-return]
         return self._spawn(self._draw(1)[0])
 
     def _internal_ask_batch(self, n: int) -> NDArray[np.float64]:
