@@ -1,0 +1,1 @@
+"""Test helpers shipped with optimkit: the optimizer contract suite (``optimkit.testing.contract``)."""

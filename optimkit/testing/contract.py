@@ -1,0 +1,202 @@
+"""A reusable contract suite: what every registered optimizer must do.
+
+Each check takes a factory ``make(parametrization, budget, num_workers) -> Optimizer`` (a registry
+entry works) and raises ``AssertionError`` with a message when the contract is broken.
+``tests/test_contract.py`` runs them over every name of ``optimkit.optimizers.registry``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import math
+import os
+import tempfile
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import errors
+from ..optimizers.base import Optimizer
+from ..parametrization import Array, Choice, Instrumentation, Log, Parameter, Scalar
+
+Factory = Callable[..., Optimizer]
+
+__all__ = [
+    "check_ask_tell_any_order",
+    "check_reproducible",
+    "check_dump_load_continues",
+    "check_improves_on_sphere",
+    "check_mixed_parametrization",
+    "check_objective_raises",
+    "check_nan_losses",
+    "check_tell_not_asked",
+    "check_parallel_minimize",
+    "ALL_CHECKS",
+]
+
+
+def _sphere(x: Any) -> float:
+    return float(np.sum((np.asarray(x, dtype=float) - 0.5) ** 2))
+
+
+def _make(factory: Factory, param: int | Parameter, budget: int, num_workers: int = 1, seed: int = 0) -> Optimizer:
+    opt = factory(param, budget, num_workers)
+    opt.parametrization.random_state = np.random.RandomState(seed)
+    return opt
+
+
+def check_ask_tell_any_order(factory: Factory) -> None:
+    """Ask a batch, tell it in reverse order, twice; counters add up."""
+    opt = _make(factory, 4, 200, num_workers=8)
+    for _ in range(2):
+        cands = [opt.ask() for _ in range(8)]
+        for c in reversed(cands):
+            opt.tell(c, _sphere(c.value))
+    assert opt.num_ask == 16 and opt.num_tell == 16, (opt.num_ask, opt.num_tell)
+    assert opt.recommend().value.shape == (4,)
+
+
+def check_reproducible(factory: Factory) -> None:
+    """Same seed, same asks (over a couple of generations)."""
+    runs = []
+    for _ in range(2):
+        opt = _make(factory, 3, 100, seed=123)
+        values = []
+        for _ in range(30):
+            c = opt.ask()
+            values.append(np.asarray(c.value, dtype=float).copy())
+            opt.tell(c, _sphere(c.value))
+        runs.append(np.stack(values))
+    np.testing.assert_array_equal(runs[0], runs[1], err_msg="same seed gave different asks")
+
+
+def check_dump_load_continues(factory: Factory) -> None:
+    """After dump/load, the loaded optimizer asks exactly what the original asks."""
+    opt = _make(factory, 3, 200, seed=5)
+    for _ in range(25):
+        c = opt.ask()
+        opt.tell(c, _sphere(c.value))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "opt.pkl")
+        opt.dump(path)
+        loaded = type(opt).load(path)
+    assert loaded.num_ask == opt.num_ask and loaded.num_tell == opt.num_tell
+    for _ in range(15):
+        a, b = opt.ask(), loaded.ask()
+        np.testing.assert_array_equal(np.asarray(a.value), np.asarray(b.value), err_msg="resumed run diverged")
+        opt.tell(a, _sphere(a.value))
+        loaded.tell(b, _sphere(b.value))
+    for o in (opt, loaded):
+        _close(o)
+
+
+def check_improves_on_sphere(factory: Factory, budget: int = 600) -> None:
+    """Beats the starting point clearly on a shifted 4-D sphere in a bounded box."""
+    param = Array(shape=(4,), lower=-2.0, upper=2.0)
+    opt = _make(factory, param, budget, seed=1)
+    rec = opt.minimize(_sphere)
+    assert _sphere(rec.value) < 0.2 * _sphere(np.zeros(4)), f"poor result {_sphere(rec.value)}"
+    assert opt.num_tell == budget
+    _close(opt)
+
+
+def check_mixed_parametrization(factory: Factory) -> None:
+    """Works on an Instrumentation of Array, Log, Scalar(int) and Choice."""
+    inst = Instrumentation(
+        Array(shape=(2,), lower=-1, upper=1),
+        lr=Log(lower=1e-3, upper=1.0),
+        n=Scalar(lower=1, upper=5).set_integer_casting(),
+        act=Choice(["a", "b", "c"]),
+    )
+
+    def f(x: np.ndarray, lr: float, n: int, act: str) -> float:
+        return float(np.sum(x**2) + (math.log10(lr) + 2) ** 2 + (n - 3) ** 2 + (act != "b"))
+
+    opt = _make(factory, inst, 120, seed=2)
+    rec = opt.minimize(f)
+    assert opt.num_tell == 120
+    assert 1e-3 <= rec.kwargs["lr"] <= 1.0 and rec.kwargs["act"] in "abc"
+    _close(opt)
+
+
+def check_objective_raises(factory: Factory) -> None:
+    """An objective that raises: the error reaches the caller, the optimizer goes on afterwards."""
+    opt = _make(factory, 3, 60)
+    calls = {"n": 0}
+
+    def flaky(x: np.ndarray) -> float:
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise RuntimeError("boom")
+        return _sphere(x)
+
+    try:
+        opt.minimize(flaky)
+    except RuntimeError:
+        pass
+    else:  # pragma: no cover - the contract is broken
+        raise AssertionError("the objective's exception did not reach the caller")
+    assert opt.num_ask == opt.num_tell == 6, (opt.num_ask, opt.num_tell)
+    opt.recommend()
+    opt.minimize(flaky)
+    assert opt.num_tell == 60
+    _close(opt)
+
+
+def check_nan_losses(factory: Factory) -> None:
+    """NaN losses never make the state non-finite; the run goes on."""
+    opt = _make(factory, 3, 120)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", errors.NanLossWarning)
+        for i in range(120):
+            c = opt.ask()
+            opt.tell(c, float("nan") if i % 3 == 0 else _sphere(c.value))
+            assert np.all(np.isfinite(np.asarray(c.value, dtype=float))), "non-finite candidate after NaN losses"
+    assert math.isfinite(opt.recommend().loss)
+    _close(opt)
+
+
+def check_tell_not_asked(factory: Factory) -> None:
+    """Tell-not-asked is either used or refused with TellNotAskedNotSupportedError."""
+    opt = _make(factory, 3, 50)
+    cand = opt.parametrization.spawn_child(new_value=np.full(3, 0.5))
+    try:
+        opt.tell(cand, 0.0)
+    except errors.TellNotAskedNotSupportedError:
+        return
+    assert opt.num_tell_not_asked == 1
+    assert opt.recommend().loss == 0.0
+    for _ in range(10):
+        c = opt.ask()
+        opt.tell(c, _sphere(c.value))
+    _close(opt)
+
+
+def check_parallel_minimize(factory: Factory) -> None:
+    """num_workers > 1 with a thread pool: every asked candidate is told exactly once."""
+    opt = _make(factory, 3, 80, num_workers=4)
+    with cf.ThreadPoolExecutor(max_workers=4) as ex:
+        opt.minimize(_sphere, executor=ex)
+    assert opt.num_ask == opt.num_tell == 80
+    _close(opt)
+
+
+def _close(opt: Optimizer) -> None:
+    close = getattr(opt, "close", None)
+    if callable(close):
+        close()
+
+
+ALL_CHECKS = [
+    check_ask_tell_any_order,
+    check_reproducible,
+    check_dump_load_continues,
+    check_improves_on_sphere,
+    check_mixed_parametrization,
+    check_objective_raises,
+    check_nan_losses,
+    check_tell_not_asked,
+    check_parallel_minimize,
+]
