@@ -92,7 +92,7 @@ def check_dump_load_continues(factory: Factory) -> None:
         _close(o)
 
 
-def check_improves_on_sphere(factory: Factory, budget: int = 600) -> None:
+def check_improves_on_sphere(factory: Factory, budget: int = 3000) -> None:
     """Beats the starting point clearly on a shifted 4-D sphere in a bounded box."""
     param = Array(shape=(4,), lower=-2.0, upper=2.0)
     opt = _make(factory, param, budget, seed=1)
