@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from .optimizers.ansr import ConfANSR
 from .optimizers.base import ConfiguredOptimizer
 from .optimizers.random_search import ConfRandomSearch
+from .optimizers.snes import ConfSNES
+from .optimizers.xnes import ConfXNES
 
-__all__ = ["ConfiguredOptimizer", "ConfRandomSearch"]
+__all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfRandomSearch"]

@@ -164,6 +164,7 @@ class Optimizer:
         self._check_constraints = parametrization._has_constraints()
         self._warned: set[str] = set()
         self._batch_pending: list[Parameter] = []
+        self._noisy = False
 
     # ------------------------------------------------------------------ properties
     @property
@@ -419,12 +420,16 @@ class Optimizer:
                 bests["minimum"] = mv
             return
         mv = entry if entry.__class__ is MultiValue else self._promote(key, entry)
+        if loss != mv.mean:
+            self._noisy = True  # the same point gave two different losses
+        before = {name: mv.get_estimation(name) for name in _BEST_NAMES if bests[name] is mv}
         mv.add_evaluation(loss)
         for name in _BEST_NAMES:
-            if bests[name] is mv:
-                best_key = min(archive, key=lambda k, n=name: _estimate(archive[k], n))
-                best = archive[best_key]
-                bests[name] = best if best.__class__ is MultiValue else self._promote(best_key, best)
+            if name in before:
+                if mv.get_estimation(name) > before[name]:  # got worse: another point may be better now
+                    best_key = min(archive, key=lambda k, n=name: _estimate(archive[k], n))
+                    best = archive[best_key]
+                    bests[name] = best if best.__class__ is MultiValue else self._promote(best_key, best)
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
 
@@ -463,7 +468,11 @@ class Optimizer:
 
     # ------------------------------------------------------------------ recommend
     def provide_recommendation(self) -> Parameter:
-        """The best candidate so far (pessimistic estimate for repeated points), as a Parameter."""
+        """The best candidate so far, as a Parameter.
+
+        The point with the lowest loss; for a noisy objective (a point re-evaluated with a
+        different loss), the point with the best pessimistic estimate, as in nevergrad.
+        """
         data = self._internal_provide_recommendation()
         if data is not None:
             rec = self._spawn(np.asarray(data, dtype=np.float64).ravel())
@@ -474,7 +483,9 @@ class Optimizer:
             return rec
         if not self.current_bests:
             return self.parametrization.spawn_child()
-        return self.current_bests["pessimistic"].parameter
+        # as nevergrad for deterministic functions: the best loss seen; once a re-evaluated point
+        # gave a different loss (a noisy objective), the best pessimistic estimate
+        return self.current_bests["pessimistic" if self._noisy else "minimum"].parameter
 
     def recommend(self) -> Parameter:
         """Alias of ``provide_recommendation``."""

@@ -1,0 +1,400 @@
+"""ANSR: Across Neighbourhood Search with Restarts (minimizes).
+
+A population of ``popsize`` particles lives in the unit box ``[0, 1]^d``. Each epoch every particle
+is evaluated, each keeps its own best, the losers of pairs whose best losses have converged are
+restarted at random (never the global best), and every coordinate moves to ``guide + |guide - pos|
+* N(0, sigma)`` clipped to the box, ``guide`` being the particle's own best with probability
+``p_self``, else the best of a uniformly chosen *other* particle.
+
+The numpy core (``init/ask/tell``) is shared by the ask/tell ``ANSR`` below and
+:mod:`optimkit.compat.ansr`. References: Wu (2014), Across neighbourhood search for numerical
+optimization, arXiv:1401.3376; restarts as in https://github.com/fxeqxmulfx/ansr.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import OptimkitValueError
+from ..parametrization import Parameter
+from ..parametrization.box import UnitBox
+from .base import ConfiguredOptimizer, Optimizer, registry
+
+__all__ = ["Params", "State", "init", "ask", "tell", "evolve", "update_bests", "find_losers", "restart",
+           "perturb", "guides_from_uniform", "draw_fast", "draw_reference", "inject", "as_generator",
+           "ANSR", "ConfANSR"]
+
+Array = NDArray[np.float64]
+_KEYS = itertools.count()
+
+
+@dataclass(frozen=True)
+class Params:
+    """ANSR options, validated at construction (each error names the option): ``popsize`` >= 2
+    particles (evaluations per epoch); ``sigma`` > 0, step scale relative to ``|guide - pos|``;
+    ``p_self`` in [0, 1], probability that a coordinate follows the particle's own best;
+    ``restart_tolerance`` >= 0, relative difference of two best losses under which the worse
+    particle restarts (0: never); ``bound`` > 0, finite, half-width of the box where unbounded."""
+
+    popsize: int = 64
+    sigma: float = 0.05
+    p_self: float = 0.95
+    restart_tolerance: float = 1e-8
+    bound: float = 10.0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.popsize, bool) or not isinstance(self.popsize, (int, np.integer)) or self.popsize < 2:
+            raise OptimkitValueError(f"popsize must be an integer >= 2, got {self.popsize!r}")
+        _check_real("sigma", self.sigma, 0.0, math.inf, low_open=True)
+        _check_real("p_self", self.p_self, 0.0, 1.0)
+        _check_real("restart_tolerance", self.restart_tolerance, 0.0, math.inf)
+        _check_real("bound", self.bound, 0.0, math.inf, low_open=True)
+        object.__setattr__(self, "popsize", int(self.popsize))
+
+
+def _check_real(name: str, value: Any, low: float, high: float, low_open: bool = False) -> None:
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+    if not (ok and math.isfinite(value) and (value > low if low_open else value >= low) and value <= high):
+        interval = f"{'(' if low_open else '['}{low:g}, {'inf)' if math.isinf(high) else f'{high:g}]'}"
+        raise OptimkitValueError(f"{name} must be a finite number in {interval}, got {value!r}")
+
+
+@dataclass
+class State:
+    """Population in the unit box: positions to evaluate, per-particle bests, counters."""
+
+    pos: Array  # (popsize, d) positions of the current epoch
+    best_pos: Array  # (popsize, d) each particle's best position
+    best_loss: Array  # (popsize,) each particle's best loss (inf: none yet)
+    best_index: int = 0  # argmin of best_loss, the global best (never restarted)
+    num_epochs: int = 0
+    num_restarts: int = 0
+
+
+# ---------------------------------------------------------------- pure numpy core
+def init(params: Params, uniforms: Array, x0: Array | None = None) -> State:
+    """First state from ``uniforms`` (popsize, d) in [0, 1); ``x0`` (unit box) seeds particle 0."""
+    pos = np.array(uniforms, dtype=np.float64)
+    if x0 is not None:
+        pos[0] = np.clip(x0, 0.0, 1.0)
+    return State(pos, np.zeros_like(pos), np.full(params.popsize, np.inf))
+
+
+def ask(state: State) -> Array:
+    """Positions (unit box) the current epoch must evaluate, one row per particle."""
+    return state.pos
+
+
+def update_bests(state: State, losses: Array) -> State:
+    """Keep each particle's best (NaN counts as +inf) and the index of the global best."""
+    losses = np.asarray(losses, dtype=np.float64)
+    improved = losses < state.best_loss  # NaN never improves: it counts as +inf
+    best_loss, best_pos = np.where(improved, losses, state.best_loss), state.best_pos.copy()
+    best_pos[improved] = state.pos[improved]
+    return State(state.pos, best_pos, best_loss, int(np.argmin(best_loss)), state.num_epochs, state.num_restarts)
+
+
+def find_losers(best_loss: Array, best_index: int, restart_tolerance: float) -> NDArray[np.intp]:
+    """Sorted indices of the particles that lose a converged pair.
+
+    A pair converged when ``(hi - lo) / |hi| < restart_tolerance`` (``hi >= lo`` its best losses,
+    ``hi`` finite and non-zero); its loser has the larger loss (on a tie the lower index), and the
+    global best never loses. Same result as checking all pairs: in the order "global best first,
+    then loss ascending, ties by index descending" each particle beats all later ones, and its
+    predecessor is the closest of them, so comparing neighbours in that order decides all, O(p log p).
+    """
+    key = best_loss[::-1].copy()  # reversed: a stable sort then ranks ties by index descending
+    key[-1 - best_index] = -np.inf
+    order = (best_loss.shape[0] - 1) - np.argsort(key, kind="stable")
+    ranked = best_loss[order]
+    hi, lo = ranked[1:], ranked[:-1]
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, never converged
+        # (hi - lo) < tol |hi| is false for hi = 0, hi or lo infinite, and tol = 0: no other test needed
+        converged = hi - lo < restart_tolerance * np.abs(hi)
+    return np.sort(order[1:][converged])
+
+
+def restart(state: State, losers: NDArray[np.intp], fresh: Array) -> State:
+    """Restart ``losers``: ``fresh`` (2k, d) uniforms, the first k their bests, the rest positions."""
+    if (k := len(losers)) == 0:
+        return state
+    best_pos, pos, best_loss = state.best_pos.copy(), state.pos.copy(), state.best_loss.copy()
+    best_pos[losers], pos[losers], best_loss[losers] = fresh[:k], fresh[k:], np.inf
+    return replace(state, pos=pos, best_pos=best_pos, best_loss=best_loss, num_restarts=state.num_restarts + k)
+
+
+def perturb(state: State, noise: Any, guide: Any) -> State:
+    """Move each coordinate to ``clip(g + |g - pos| * noise, 0, 1)``, ``g`` its guide's best position.
+
+    ``noise``: N(0, sigma) draws, (p, d), or ``noise(n)`` giving n draws for the coordinates with
+    ``|g - pos| > 0`` in C order (the others land on ``g`` whatever the draw). ``guide``: None (own
+    best), (p, d) particle indices, or ``(flat, source)``: own best but at flat indices ``flat``."""
+    d, best = state.pos.shape[1], state.best_pos
+    if guide is None:
+        g = best
+    elif isinstance(guide, tuple):
+        g, (flat, source) = best.copy(), guide
+        g.reshape(-1)[flat] = best.reshape(-1)[source * d + flat % d]
+    else:
+        g = np.take(best, guide * d + np.arange(d))
+    if callable(noise):
+        moving = np.flatnonzero(g.reshape(-1) != state.pos.reshape(-1))  # bool: 4x faster than on floats
+        if 2 * moving.size <= g.size:  # few can move: touch only those (g is in the box already)
+            new = g.copy() if g is best else g
+            flat_new, gm = new.reshape(-1), new.reshape(-1)[moving]
+            flat_new[moving] = np.clip(gm + np.abs(gm - state.pos.reshape(-1)[moving]) * noise(moving.size), 0, 1)
+            return State(new, best, state.best_loss, state.best_index, state.num_epochs + 1, state.num_restarts)
+        noise = noise(g.shape)
+    step = g - state.pos
+    np.abs(step, out=step)
+    step *= noise
+    step += g
+    np.clip(step, 0.0, 1.0, out=step)
+    return State(step, state.best_pos, state.best_loss, state.best_index, state.num_epochs + 1, state.num_restarts)
+
+
+def guides_from_uniform(choice: Array, p_self: float) -> NDArray[np.intp]:
+    """Guide of each coordinate from one uniform ``u``: own best if ``u <= p_self``, else
+    ``(u - p_self) / (1 - p_self)``, again uniform, picks one of the ``p - 1`` other particles."""
+    p = choice.shape[0]
+    rows = np.arange(p)[:, None]
+    other = ((choice - p_self) * ((p - 1) / (1.0 - p_self))).astype(np.intp)
+    np.clip(other, 0, p - 2, out=other)
+    other += other >= rows  # skip the particle itself
+    return np.where(choice <= p_self, rows, other) if p_self > 0.0 else other
+
+
+def bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> NDArray[np.intp]:
+    """Sorted positions of the successes of ``n`` Bernoulli(q) trials, from geometric gaps
+    (about ``n q`` draws instead of ``n``)."""
+    m = int(n * q + 6.0 * math.sqrt(n * q) + 16)
+    hits = np.cumsum(gen.geometric(q, size=m)) - 1
+    while hits[-1] < n - 1:  # rare: the gaps did not cover the n trials yet
+        hits = np.concatenate([hits, hits[-1] + np.cumsum(gen.geometric(q, size=m))])
+    return hits[: np.searchsorted(hits, n)]
+
+
+def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Any, Any]:
+    """Draws of one epoch with ``k`` restarts in few, cheap calls: restart and guide uniforms share
+    one call (with ``p_self >= 0.9`` the few neighbour-guided coordinates come from geometric gaps
+    and one integer call instead); normals only where a coordinate can move (see :func:`perturb`)."""
+    p, p_self = params.popsize, params.p_self
+    u = gen.random((rows, d)) if (rows := 2 * k + (p if p_self < 0.9 else 0)) else np.empty((0, d))
+    if 0.9 <= p_self < 1.0:
+        flat = bernoulli_positions(gen, p * d, 1.0 - p_self)
+        source = gen.integers(0, p - 1, size=flat.size)
+        source += source >= flat // d  # skip the particle itself
+        guide: Any = (flat, source)
+    else:
+        guide = None if p_self >= 1.0 else guides_from_uniform(u[2 * k:], p_self)
+    return u[: 2 * k], lambda size: gen.normal(0.0, params.sigma, size), guide
+
+
+def draw_reference(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Array, Any]:
+    """The reference implementation's draw sequence: same seed, same run as ``ansr.ansr_minimize``."""
+    p, p_self = params.popsize, params.p_self
+    fresh = gen.random((2 * k, d))  # = its uniform((k, d)) calls for the bests, then positions
+    noise = gen.normal(0.0, params.sigma, (p, d))
+    if p_self == 1.0:
+        return fresh, noise, None
+    rows, use_self = np.arange(p)[:, None], gen.uniform(size=(p, d)) <= p_self if p_self != 0.0 else None
+    other = gen.integers(0, p - 1, size=(p, d))
+    other += other >= rows
+    return fresh, noise, other if use_self is None else np.where(use_self, rows, other)
+
+
+def inject(state: State, point: Array, loss: float) -> State:
+    """Tell-not-asked: ``point`` (unit box) replaces the worst particle's best if ``loss`` beats it."""
+    worst = int(np.argmax(state.best_loss))
+    if not loss < state.best_loss[worst]:
+        return state
+    best_pos, best_loss = state.best_pos.copy(), state.best_loss.copy()
+    best_pos[worst], best_loss[worst] = np.clip(point, 0.0, 1.0), loss
+    return replace(state, best_pos=best_pos, best_loss=best_loss, best_index=int(np.argmin(best_loss)))
+
+
+def as_generator(rng: Any) -> np.random.Generator:
+    """A ``Generator`` on ``rng``'s own stream (a ``RandomState`` lends its bit generator): its
+    ziggurat normals are ~1.6x faster than the polar method, and seeding ``rng`` reseeds them."""
+    if isinstance(rng, np.random.Generator):
+        return rng
+    bit_generator = getattr(rng, "_bit_generator", None)
+    if bit_generator is None:  # pragma: no cover - older numpy
+        return np.random.default_rng(rng.randint(2**31 - 1))
+    return np.random.Generator(bit_generator)
+
+
+def tell(state: State, params: Params, losses: Array, rng: Any) -> State:
+    """One epoch from the losses of :func:`ask`'s rows: bests, restarts, perturbation."""
+    return evolve(update_bests(state, losses), params, rng)
+
+
+def evolve(state: State, params: Params, rng: Any, draw: Any = draw_fast) -> State:
+    """Restarts and perturbation after :func:`update_bests`, with the draws of ``draw``."""
+    losers = find_losers(state.best_loss, state.best_index, params.restart_tolerance)
+    fresh, noise, guide = draw(as_generator(rng), params, len(losers), state.pos.shape[1])
+    return perturb(restart(state, losers, fresh), noise, guide)
+
+
+# ---------------------------------------------------------------- ask/tell adapter
+@registry.register
+class ANSR(Optimizer):
+    """Across Neighbourhood Search with Restarts, ask/tell (minimizes).
+
+    Parameters: ``parametrization`` (the unit box maps onto its finite bounds in value space,
+    elsewhere onto ``[-bound, bound]`` of the standardized space), ``budget``, ``num_workers``,
+    ``seed``, and the options of :class:`Params`.
+
+    ``ask`` hands out the current epoch's particles (an abandoned one is handed out again);
+    the epoch update runs once all of them are told, in any order. Asks beyond the epoch
+    (``num_workers > 1``, or asks running ahead of tells) never block and never change the
+    epoch: they get *scouts*, points drawn like an ANSR move from a random particle's best
+    (``best + |best - pos| * N(0, sigma)``). A scout's loss, like any told point that was
+    not asked, replaces the worst particle's best when it is lower. All particles start
+    uniformly in the box; ``suggest(x0)`` gives a starting point this way. ``restarts``
+    counts restarted particles. ``minimize(f, vectorized=True)`` evaluates epoch by epoch.
+
+    Example
+    -------
+    >>> import optimkit as ok
+    >>> opt = ok.optimizers.base.registry["ANSR"](parametrization=8, budget=6400, seed=0, sigma=0.12, p_self=0.0)
+    >>> rec = opt.minimize(lambda x: float((x ** 2).sum()))
+    >>> bool((rec.value ** 2).sum() < 1e-6)
+    True
+    """
+
+    def __init__(self, parametrization: int | Parameter, budget: int | None = None, num_workers: int = 1,
+                 *, seed: Any = None, popsize: int = 64, sigma: float = 0.05, p_self: float = 0.95,
+                 restart_tolerance: float = 1e-8, bound: float = 10.0) -> None:
+        self._params = Params(popsize=popsize, sigma=sigma, p_self=p_self, restart_tolerance=restart_tolerance, bound=bound)
+        super().__init__(parametrization, budget=budget, num_workers=num_workers, seed=seed)
+        self._box = UnitBox(self.parametrization, self._params.bound)
+        self._state: State | None = None  # drawn at the first ask, after any reseeding
+        self._queue: deque[int] = deque()
+        self._losses = np.empty(popsize)
+        self._told, self._num_told = [False] * popsize, 0
+        self._data = np.empty((popsize, self.dimension))
+        self._pending: deque[tuple[NDArray[np.intp], Array]] = deque()
+        self._key = f"ANSR-{id(self)}-{next(_KEYS)}"  # marks own candidates, survives dump/load
+        self._tags = [(self._key, i) for i in range(popsize)]
+
+    restarts = property(lambda self: 0 if self._state is None else self._state.num_restarts,
+                        doc="Number of particles restarted so far.")
+    num_epochs = property(lambda self: 0 if self._state is None else self._state.num_epochs,
+                          doc="Number of completed epochs.")
+
+    def _ensure_state(self) -> State:
+        if self._state is None:
+            self._start_epoch(init(self._params, as_generator(self._rng).random((self._params.popsize, self.dimension))))
+        return self._state  # type: ignore[return-value]
+
+    def _start_epoch(self, state: State) -> None:
+        self._state = state
+        self._data = self._box.to_data(state.pos)
+        self._queue = deque(range(self._params.popsize))
+        self._told, self._num_told = [False] * self._params.popsize, 0
+
+    def _scouts(self, n: int) -> Array:
+        state, gen = self._ensure_state(), as_generator(self._rng)
+        j = gen.integers(0, self._params.popsize, size=n)
+        step = np.abs(state.best_pos[j] - state.pos[j]) * gen.normal(0.0, self._params.sigma, (n, self.dimension))
+        return np.clip(state.best_pos[j] + step, 0.0, 1.0)
+
+    def _record(self, index: int, loss: float) -> None:
+        if not self._told[index]:
+            self._told[index], self._losses[index], self._num_told = True, loss, self._num_told + 1
+            if self._num_told == self._params.popsize:
+                self._start_epoch(tell(self._state, self._params, self._losses, self._rng))  # type: ignore[arg-type]
+
+    def _internal_ask_candidate(self) -> Parameter:
+        if self._state is None:
+            self._ensure_state()
+        if self._queue:
+            index = self._queue.popleft()
+            candidate = self._spawn(self._data[index])
+            candidate._tag = self._tags[index]
+        else:
+            unit = self._scouts(1)
+            candidate = self._spawn(self._box.to_data(unit)[0])
+            candidate._tag = (self._key, unit[0])  # a scout
+        return candidate
+
+    def _own_tag(self, candidate: Parameter) -> Any:
+        tag = candidate._tag
+        return tag[1] if tag.__class__ is tuple and len(tag) == 2 and tag[0] == self._key else None
+
+    def _internal_tell_candidate(self, candidate: Parameter, loss: float) -> None:
+        what = self._own_tag(candidate)
+        if what.__class__ is int:
+            self._record(what, loss)
+        else:  # a scout, or a candidate from elsewhere
+            self._state = inject(self._ensure_state(), self._unit_of(candidate) if what is None else what, loss)
+
+    def _unit_of(self, candidate: Parameter) -> Array:
+        return self._box.from_data(np.asarray(self._data_of(candidate), dtype=np.float64))
+
+    def _internal_tell_not_asked(self, candidate: Parameter, loss: float) -> None:
+        self._state = inject(self._ensure_state(), self._unit_of(candidate), loss)
+
+    def _internal_abandon(self, candidate: Parameter) -> None:
+        what = self._own_tag(candidate)
+        if what.__class__ is int and not self._told[what]:
+            self._queue.appendleft(what)
+
+    # batch path (minimize(..., vectorized=True)): the epoch's particles in bulk
+    _batch_size = property(lambda self: self._params.popsize)
+
+    def _internal_ask_batch(self, n: int) -> Array:
+        self._ensure_state()
+        k = min(n, len(self._queue))
+        if k == self._params.popsize:
+            index = np.arange(k)
+            self._queue.clear()
+        else:
+            index = np.array([self._queue.popleft() for _ in range(k)], dtype=np.intp)
+        scouts = self._scouts(n - k) if n > k else np.empty((0, self.dimension))
+        self._pending.append((index, scouts))
+        data = self._data if k == self._params.popsize else self._data[index]  # no copy: read-only use
+        return np.concatenate([data, self._box.to_data(scouts)]) if len(scouts) else data
+
+    def _internal_tell_batch(self, data: Array, losses: Array) -> None:
+        index, scouts = self._pending.popleft()
+        k = len(index)
+        for i, unit in enumerate(scouts):
+            self._state = inject(self._ensure_state(), unit, float(losses[k + i]))
+        if k == self._params.popsize and not self._num_told:
+            self._start_epoch(tell(self._state, self._params, losses[:k], self._rng))  # type: ignore[arg-type]
+            return
+        for i in range(k):
+            self._record(int(index[i]), float(losses[i]))
+
+    def _internal_abandon_batch(self, data: Array) -> None:
+        self._queue.extendleft(int(i) for i in self._pending.pop()[0][::-1])
+
+
+class ConfANSR(ConfiguredOptimizer):
+    """ANSR family, ``ConfANSR(popsize=64, sigma=0.05, p_self=0.95, ...)(parametrization, budget)``.
+
+    Presets (tuning guide: ``docs/optimizers/ansr.md``): ``ANSRUnimodal`` (one basin: sigma 0.12,
+    p_self 0, follow the neighbours), ``ANSRMultimodal`` (smooth multimodal terrain: sigma 0.3,
+    p_self 0.95, stay in one's basin), ``ANSRPeriodic`` (narrow periodic basins such as Shubert:
+    sigma 0.04, p_self 0.05, restarts keep the diversity). ``seed`` reseeds the generator."""
+
+    def __init__(self, *, popsize: int = 64, sigma: float = 0.05, p_self: float = 0.95,
+                 restart_tolerance: float = 1e-8, bound: float = 10.0, seed: int | None = None) -> None:
+        Params(popsize=popsize, sigma=sigma, p_self=p_self, restart_tolerance=restart_tolerance, bound=bound)
+        config = {"popsize": popsize, "sigma": sigma, "p_self": p_self,
+                  "restart_tolerance": restart_tolerance, "bound": bound, "seed": seed}
+        super().__init__(ANSR, {k: v for k, v in config.items() if k != "seed" or v is not None})
+
+
+registry.register_name("ANSRUnimodal", ConfANSR(sigma=0.12, p_self=0.0).set_name("ANSRUnimodal"))
+registry.register_name("ANSRMultimodal", ConfANSR(sigma=0.3, p_self=0.95).set_name("ANSRMultimodal"))
+registry.register_name("ANSRPeriodic", ConfANSR(sigma=0.04, p_self=0.05).set_name("ANSRPeriodic"))

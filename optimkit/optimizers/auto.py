@@ -1,0 +1,133 @@
+"""``Auto``: choose an optimizer from the parametrization, dimension, budget and num_workers.
+
+The rules, in order (the evidence for each is in ``docs/optimizers/auto.md`` and
+``docs/benchmarks.md``):
+
+1. **discrete or mixed** parametrization (any ``Choice``/``TransitionChoice``): ``ANSR`` with the
+   multimodal preset — box search with restarts copes with the plateaus that softmax logits make;
+2. **very high dimension** (``dimension > 300``): ``SNES`` — linear cost per sample, where XNES's
+   ``d x d`` matrix exponential is too expensive;
+3. **massively parallel** (``num_workers >= 16``): ``ANSR`` — its 64 particles per epoch keep many
+   workers busy, XNES's population of ``4 + 3 ln d`` does not;
+4. **low budget from a known start** (the parametrization's value was set away from its default,
+   and ``budget <= 30 * dimension``): ``EANOMAD`` hybrid — NOMAD's local mesh search refines the
+   start;
+5. **small continuous problem with enough budget** (``dimension <= 100`` and
+   ``budget >= 20 * dimension`` or no budget): ``XNES``;
+6. otherwise: ``ANSR`` (default options).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..parametrization import Array, Choice, Container, Parameter, TransitionChoice
+from .base import Optimizer, registry
+
+__all__ = ["Auto", "choose"]
+
+
+def _leaves(param: Parameter) -> list[Parameter]:
+    if isinstance(param, Container):
+        return [leaf for sub in param._content.values() for leaf in _leaves(sub)]
+    return [param]
+
+
+def _has_known_start(param: Parameter) -> bool:
+    """True when an Array's value differs from the default start (zeros, or the middle of the bounds)."""
+    for leaf in _leaves(param):
+        if not isinstance(leaf, Array):
+            continue
+        raw = leaf._raw_data
+        lo, up = leaf._lower, leaf._upper
+        default = (lo + up) / 2 if lo is not None and up is not None else np.zeros_like(raw)
+        if leaf._log:
+            continue
+        if not np.allclose(leaf._backward(leaf._forward(default)), raw):
+            return True
+    return False
+
+
+def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> tuple[str, str]:
+    """The registry name ``Auto`` picks, and the rule that fired."""
+    dim = parametrization.dimension
+    leaves = _leaves(parametrization)
+    if any(isinstance(leaf, (Choice, TransitionChoice)) for leaf in leaves):
+        return "ANSRMultimodal", "discrete or mixed parametrization"
+    if dim > 300:
+        return "SNES", f"very high dimension ({dim} > 300)"
+    if num_workers >= 16:
+        return "ANSR", f"massively parallel (num_workers={num_workers} >= 16)"
+    if budget is not None and budget <= 30 * dim and _has_known_start(parametrization) and "EANOMADHybrid" in registry:
+        return "EANOMADHybrid", f"low budget ({budget} <= 30 x {dim}) from a known start"
+    if dim <= 100 and (budget is None or budget >= 20 * dim):
+        return "XNES", f"small continuous problem (dimension {dim} <= 100) with budget >= 20 x dimension"
+    return "ANSR", "default"
+
+
+@registry.register
+class Auto(Optimizer):
+    """Automatic choice of optimizer from dimension, budget, num_workers and parametrization. Minimizes.
+
+    ``Auto(...).choice`` is the chosen registry name and ``.reason`` the rule that fired; every
+    ask and tell is delegated to that optimizer.
+
+    Example
+    -------
+    >>> import optimkit as ok
+    >>> opt = ok.optimizers.Auto(parametrization=ok.p.Choice(["a", "b"]), budget=100)
+    >>> opt.choice
+    'ANSRMultimodal'
+    """
+
+    def __init__(
+        self,
+        parametrization: int | Parameter,
+        budget: int | None = None,
+        num_workers: int = 1,
+        *,
+        seed: Any = None,
+    ) -> None:
+        super().__init__(parametrization, budget=budget, num_workers=num_workers, seed=seed)
+        self.choice, self.reason = choose(self.parametrization, self.budget, self.num_workers)
+        self._inner: Optimizer = registry[self.choice](self.parametrization, self.budget, self.num_workers)
+        self.name = f"Auto({self.choice})"
+
+    @property
+    def optimizer(self) -> Optimizer:
+        """The optimizer doing the work."""
+        return self._inner
+
+    def _internal_ask_candidate(self) -> Parameter:
+        return self._inner.ask()
+
+    def _internal_tell_candidate(self, candidate: Parameter, loss: float) -> None:
+        self._inner.tell(candidate, loss)
+
+    def _internal_tell_not_asked(self, candidate: Parameter, loss: float) -> None:
+        self._inner.tell(candidate, loss)
+
+    def _internal_abandon(self, candidate: Parameter) -> None:
+        self._inner._abandon(candidate)
+
+    def _internal_provide_recommendation(self) -> NDArray[np.float64] | None:
+        return None
+
+    @property
+    def _batch_size(self) -> int:
+        return self._inner._batch_size
+
+    def _internal_ask_batch(self, n: int) -> NDArray[np.float64]:
+        data = self._inner._internal_ask_batch(n)
+        self._inner._num_ask += n
+        return data
+
+    def _internal_tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
+        self._inner._tell_batch(data, losses)
+
+    def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
+        self._inner._num_ask -= data.shape[0]
+        self._inner._internal_abandon_batch(data)
