@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import heapq
 import inspect
 import io
 import json
@@ -36,6 +37,7 @@ __all__ = ["Optimizer", "ConfiguredOptimizer", "Registry", "registry", "MultiVal
 _MAGIC = b"OPTIMKIT-DUMP\n"
 _MAX_CONSTRAINT_TRIES = 100
 _BEST_NAMES = ("optimistic", "pessimistic", "average", "minimum")
+_NUM_RUNNERS_UP = 64
 
 
 class MultiValue:
@@ -45,7 +47,9 @@ class MultiValue:
     with a large prior variance for a single evaluation, as in nevergrad.
     """
 
-    __slots__ = ("parameter", "count", "mean", "square", "minimum", "variance", "optimistic", "pessimistic")
+    __slots__ = (
+        "parameter", "count", "mean", "square", "minimum", "variance", "optimistic", "pessimistic", "data", "first",
+    )
 
     def __init__(self, parameter: Parameter, loss: float) -> None:
         self.parameter = parameter
@@ -88,17 +92,6 @@ class MultiValue:
 
 def _is_float(x: Any) -> bool:
     return x.__class__ is float or isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool)
-
-
-def _estimate(entry: Any, name: str) -> float:
-    if entry.__class__ is not MultiValue:
-        loss = entry[1] if entry.__class__ is tuple else entry
-        if name == "optimistic":
-            return float(loss - 70.71067811865476)
-        if name == "pessimistic":
-            return float(loss + 70.71067811865476)
-        return float(loss)
-    return entry.get_estimation(name)  # type: ignore[no-any-return]
 
 
 class Optimizer:
@@ -154,9 +147,10 @@ class Optimizer:
         self._suggestions: deque[Parameter] = deque()
         self._suggested: set[int] = set()
         self._asked: dict[int, Parameter] = {}
-        self._archive: dict[bytes, Any] = {}
-        # bounded memory: about 50 MB of archived candidates whatever the dimension
-        self._archive_max = int(min(100_000, max(1_000, 50_000_000 // (8 * parametrization.dimension + 300))))
+        self._archive: dict[bytes, MultiValue] = {}  # points that were a best when told
+        self._archive_max = 10_000
+        self._top_losses: list[float] = []  # max-heap (negated) of the best single losses seen
+        self._runner_up = math.inf  # losses below this are archived even if not a best
         self.current_bests: dict[str, MultiValue] = {}
         self._num_objectives: int | None = None
         self._pareto: _pareto.ParetoFront | None = None
@@ -380,46 +374,64 @@ class Optimizer:
             warnings.warn(message, category, stacklevel=3)
 
     def _update_bests(self, candidate: Parameter, loss: float) -> None:
-        """Update the archive and ``current_bests`` (nevergrad's semantics, kept cheap).
+        """Update the archive and ``current_bests`` (nevergrad's estimates, kept cheap).
 
-        Points told once are archived as light ``(candidate, loss)`` tuples and become
-        ``MultiValue`` records when re-evaluated or when they become a best.
+        Only points that were a best, or among the 64 best losses, when told are archived (as
+        ``MultiValue`` records keyed by their data). Any other point costs a few float comparisons
+        and a check that it is not a re-evaluation of a current best; re-evaluations of such
+        points are counted as new points.
         """
         bests = self.current_bests
-        key = self._data_of(candidate).tobytes()
-        archive = self._archive
-        entry = archive.get(key)
+        data = self._data_of(candidate)
         if not bests:
             mv = MultiValue(candidate, loss)
-            archive[key] = mv
+            mv.data, mv.first = data, (data[0] if data.shape[0] else None)
+            self._archive[data.tobytes()] = mv
             for name in _BEST_NAMES:
                 bests[name] = mv
             return
-        if entry is None:
-            # a new point: single evaluation, so its estimates are loss -/+ 70.71, loss, loss
-            new_opt = loss - 70.71067811865476 < bests["optimistic"].optimistic
-            new_pes = loss + 70.71067811865476 < bests["pessimistic"].pessimistic
-            new_avg = loss < bests["average"].mean
-            new_min = loss < bests["minimum"].minimum
-            if len(archive) >= self._archive_max:
-                self._prune_archive()
-            if not (new_opt or new_pes or new_avg or new_min):
-                # Array candidates are rebuilt from their data if ever needed: keep only the loss
-                # (no object kept alive, so no garbage-collector pressure from the archive)
-                archive[key] = loss if self._fast else (candidate, loss)
-                return
-            mv = MultiValue(candidate, loss)
-            archive[key] = mv
-            if new_opt:
-                bests["optimistic"] = mv
-            if new_pes:
-                bests["pessimistic"] = mv
-            if new_avg:
-                bests["average"] = mv
-            if new_min:
-                bests["minimum"] = mv
+        # a new point has a single evaluation: its estimates are loss -/+ 70.71, loss, loss
+        new_opt = loss - 70.71067811865476 < bests["optimistic"].optimistic
+        new_pes = loss + 70.71067811865476 < bests["pessimistic"].pessimistic
+        new_avg = loss < bests["average"].mean
+        new_min = loss < bests["minimum"].minimum
+        if not (new_opt or new_pes or new_avg or new_min) and loss >= self._runner_up:
+            first = data[0] if data.shape[0] else None
+            for mv in bests.values():
+                if mv.first == first and np.array_equal(mv.data, data):
+                    self._reevaluate(mv, loss)
+                    return
             return
-        mv = entry if entry.__class__ is MultiValue else self._promote(key, entry)
+        if not (new_opt or new_pes or new_avg or new_min):
+            # among the best losses seen so far: archive it, a later reboot may need it
+            top = self._top_losses
+            if len(top) < _NUM_RUNNERS_UP:
+                heapq.heappush(top, -loss)
+            else:
+                heapq.heapreplace(top, -loss)
+                self._runner_up = -top[0]
+        key = data.tobytes()
+        archive = self._archive
+        entry = archive.get(key)
+        if entry is not None:
+            self._reevaluate(entry, loss)
+            return
+        if len(archive) >= self._archive_max:
+            self._prune_archive()
+        mv = MultiValue(candidate, loss)
+        mv.data, mv.first = data, (data[0] if data.shape[0] else None)
+        archive[key] = mv
+        if new_opt:
+            bests["optimistic"] = mv
+        if new_pes:
+            bests["pessimistic"] = mv
+        if new_avg:
+            bests["average"] = mv
+        if new_min:
+            bests["minimum"] = mv
+
+    def _reevaluate(self, mv: MultiValue, loss: float) -> None:
+        bests = self.current_bests
         if loss != mv.mean:
             self._noisy = True  # the same point gave two different losses
         before = {name: mv.get_estimation(name) for name in _BEST_NAMES if bests[name] is mv}
@@ -427,32 +439,16 @@ class Optimizer:
         for name in _BEST_NAMES:
             if name in before:
                 if mv.get_estimation(name) > before[name]:  # got worse: another point may be better now
-                    best_key = min(archive, key=lambda k, n=name: _estimate(archive[k], n))
-                    best = archive[best_key]
-                    bests[name] = best if best.__class__ is MultiValue else self._promote(best_key, best)
+                    bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
 
-    def _promote(self, key: bytes, entry: Any) -> MultiValue:
-        """Turn a light archive entry (a loss, or (candidate, loss)) into a MultiValue record."""
-        if entry.__class__ is tuple:
-            mv = MultiValue(entry[0], entry[1])
-        else:
-            cand = self._spawn(np.frombuffer(key, dtype=np.float64).copy())
-            cand._loss = float(entry)
-            mv = MultiValue(cand, float(entry))
-        self._archive[key] = mv
-        return mv
-
     def _prune_archive(self) -> None:
-        """Keep every re-evaluated point and the best tenth of the others (amortized O(1) per tell)."""
-        import heapq
-
-        multi = {k: v for k, v in self._archive.items() if v.__class__ is MultiValue}
-        singles = [(k, v) for k, v in self._archive.items() if v.__class__ is not MultiValue]
-        keep = heapq.nsmallest(self._archive_max // 10, singles, key=lambda kv: _estimate(kv[1], "average"))
+        """Keep the current bests and the best tenth of the archive by average loss."""
+        keep = heapq.nsmallest(self._archive_max // 10, self._archive.items(), key=lambda kv: kv[1].mean)
         self._archive = dict(keep)
-        self._archive.update(multi)
+        for mv in self.current_bests.values():
+            self._archive[mv.data.tobytes()] = mv
 
     # ------------------------------------------------------------------ abandon
     def _abandon(self, candidate: Parameter) -> None:
@@ -476,11 +472,8 @@ class Optimizer:
         data = self._internal_provide_recommendation()
         if data is not None:
             rec = self._spawn(np.asarray(data, dtype=np.float64).ravel())
-            key = self._data_of(rec).tobytes()
-            entry = self._archive.get(key)
-            if entry is not None:
-                return (entry if entry.__class__ is MultiValue else self._promote(key, entry)).parameter
-            return rec
+            entry = self._archive.get(self._data_of(rec).tobytes())
+            return rec if entry is None else entry.parameter
         if not self.current_bests:
             return self.parametrization.spawn_child()
         # as nevergrad for deterministic functions: the best loss seen; once a re-evaluated point
