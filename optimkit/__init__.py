@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
-from . import callbacks, errors, families, optimizers, p, parametrization
+from . import callbacks, errors, executors, families, optimizers, p, parametrization
 from .optimizers.base import load
 
 __version__ = "0.1.0"
-__all__ = ["p", "parametrization", "optimizers", "families", "callbacks", "errors", "load", "__version__"]
+__all__ = [
+    "p", "parametrization", "optimizers", "families", "callbacks", "executors", "errors", "load", "__version__",
+]

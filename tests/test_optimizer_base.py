@@ -391,3 +391,11 @@ def test_bad_calls() -> None:
         opt.tell(ok.p.Array(shape=(5,)).spawn_child(), 1.0)
     with pytest.raises(TypeError):
         ok.optimizers.RandomSearch(parametrization="x")  # type: ignore[arg-type]
+
+
+def test_failed_scalar_loss_broadcasts_to_every_objective() -> None:
+    opt = make(dim=2)
+    opt.tell(opt.ask(), [1.0, 2.0])
+    cand = opt.ask()
+    opt.tell(cand, float("inf"))  # e.g. RayExecutor's FAILED_LOSS
+    assert cand.losses.tolist() == [math.inf, math.inf] and opt.num_tell == 2

@@ -93,6 +93,8 @@ class Runner:
     def run_executor(self, executor: Any, batch_mode: bool) -> None:
         opt, fn = self.opt, self.fn
         pending: list[tuple[Parameter, Any]] = []
+        waiter = getattr(executor, "wait", None)
+        waiter = waiter if callable(waiter) else None
         stop = False
         sleep = 1e-4
         try:
@@ -144,7 +146,9 @@ class Runner:
                     sleep = 1e-4
                     continue
                 futures = [f for _, f in pending]
-                if all(isinstance(f, cf.Future) for f in futures):
+                if waiter is not None:  # e.g. RayExecutor.wait: one blocking call for all futures
+                    waiter(futures, timeout=0.5)
+                elif all(isinstance(f, cf.Future) for f in futures):
                     cf.wait(futures, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 else:
                     time.sleep(sleep)

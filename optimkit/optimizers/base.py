@@ -287,6 +287,9 @@ class Optimizer:
             if self._num_objectives is None:
                 self._num_objectives = 1
             elif self._num_objectives != 1:
+                if math.isinf(value) or value != value:  # a failed evaluation: worst on every objective
+                    self.tell(candidate, np.full(self._num_objectives, value), constraint_violation, penalty_style)
+                    return
                 raise errors.OptimkitValueError(
                     f"expected {self._num_objectives} objectives (as in the first tell), got a scalar loss"
                 )
