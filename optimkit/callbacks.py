@@ -28,8 +28,8 @@ __all__ = ["EarlyStopping", "OptimizerDump", "ParametersLogger", "ProgressBar"]
 class EarlyStopping:
     """Stop ``minimize`` when ``criterion(optimizer)`` returns True (register it on "ask").
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> opt = ok.optimizers.RandomSearch(parametrization=2, budget=100)
     >>> opt.register_callback("ask", ok.callbacks.EarlyStopping(lambda o: o.num_ask > 3))

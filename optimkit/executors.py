@@ -108,8 +108,8 @@ class SequentialExecutor:
     ``submit`` calls ``fn`` immediately and returns a done future; an exception raised by
     ``fn`` is re-raised by ``result()``, as ``concurrent.futures`` does.
 
-    Example
-    -------
+    Examples
+    --------
     >>> SequentialExecutor().submit(pow, 2, 3).result()
     8
     """
@@ -286,12 +286,14 @@ class RayExecutor:
     **ray_init_kwargs
         Passed to ``ray.init`` (``include_dashboard=False`` unless given).
 
+    Notes
+    -----
     The objective is serialized once per executor and function (object store); each Ray worker
     deserializes it once. ``shutdown()`` (or leaving the ``with`` block) stops Ray only if this
     executor started it; a Ray the user started, or a cluster, is never shut down.
 
-    Example
-    -------
+    Examples
+    --------
     >>> with RayExecutor(num_cpus=2) as ex:                          # doctest: +SKIP
     ...     optimizer.minimize(objective, executor=ex, batch_mode=False)
     """

@@ -261,8 +261,8 @@ class ANSR(Optimizer):
     uniformly in the box; ``suggest(x0)`` gives a starting point this way. ``restarts``
     counts restarted particles. ``minimize(f, vectorized=True)`` evaluates epoch by epoch.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> opt = ok.optimizers.base.registry["ANSR"](parametrization=8, budget=6400, seed=0, sigma=0.12, p_self=0.0)
     >>> rec = opt.minimize(lambda x: float((x ** 2).sum()))

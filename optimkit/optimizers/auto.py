@@ -75,8 +75,8 @@ class Auto(Optimizer):
     ``Auto(...).choice`` is the chosen registry name and ``.reason`` the rule that fired; every
     ask and tell is delegated to that optimizer.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> opt = ok.optimizers.Auto(parametrization=ok.p.Choice(["a", "b"]), budget=100)
     >>> opt.choice

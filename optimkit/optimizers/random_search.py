@@ -32,8 +32,8 @@ class RandomSearch(Optimizer):
     scale : float
         Standard deviation of the unbounded coordinates in the standardized space.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> opt = ok.optimizers.RandomSearch(parametrization=2, budget=200, seed=0)
     >>> rec = opt.minimize(lambda x: float(((x - 0.5) ** 2).sum()))

@@ -185,8 +185,8 @@ class SNES(NESOptimizer):
     restarts : int >= 0 or math.inf
         IPOP restarts allowed when the distribution collapses (population doubled each time).
 
-    Example
-    -------
+    Examples
+    --------
     >>> from optimkit.optimizers.snes import SNES   # also ok.optimizers.registry["SNES"]
     >>> opt = SNES(parametrization=50, budget=5000, seed=0)
     >>> rec = opt.minimize(lambda x: float(((x - 1.0) ** 2).sum()))

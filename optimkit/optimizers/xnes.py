@@ -244,8 +244,8 @@ class XNES(NESOptimizer):
     restarts : int >= 0 or math.inf
         IPOP restarts allowed when the distribution collapses (population doubled each time).
 
-    Example
-    -------
+    Examples
+    --------
     >>> from optimkit.optimizers.xnes import XNES   # also ok.optimizers.registry["XNES"]
     >>> opt = XNES(parametrization=3, budget=1500, seed=0)
     >>> rec = opt.minimize(lambda x: float(((x - 1.0) ** 2).sum()))

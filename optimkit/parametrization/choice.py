@@ -113,8 +113,8 @@ class Choice(_BaseChoice):
     repetitions : int, optional
         Draw this many independent choices; the value is then a tuple.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> c = ok.p.Choice(["a", "b", "c"])
     >>> c.dimension
@@ -172,8 +172,8 @@ class TransitionChoice(_BaseChoice):
     repetitions : int, optional
         Number of independent choices (the value is then a tuple).
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> ok.p.TransitionChoice(["Solid", "Liquid", "Gas"]).value
     'Liquid'

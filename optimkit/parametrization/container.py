@@ -105,8 +105,8 @@ class Container(Parameter):
 class Tuple(Container):
     """A tuple of parameters (or constants); the value is a tuple of their values.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> ok.p.Tuple(ok.p.Scalar(), "const").value
     (0.0, 'const')
@@ -133,8 +133,8 @@ class Tuple(Container):
 class Dict(Container):
     """A dict of parameters (or constants); the value is a dict of their values.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> ok.p.Dict(lr=ok.p.Log(lower=1e-4, upper=1.0), layers=3).dimension
     1
@@ -166,8 +166,8 @@ class Dict(Container):
 class Instrumentation(Container):
     """Positional and keyword arguments of a function: the value is ``(args, kwargs)``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> inst = ok.p.Instrumentation(ok.p.Scalar(), "blublu", amount=ok.p.Scalar(init=2.0))
     >>> inst.args, inst.kwargs

@@ -54,8 +54,8 @@ class Array(Parameter):
         Bounds (``clipping`` by default, see ``set_bounds``). With both bounds and no ``init``,
         the initial value is the middle and ``sigma`` is a sixth of the range, as in nevergrad.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> x = ok.p.Array(shape=(3,), lower=-1, upper=1)
     >>> x.value.tolist()
@@ -394,8 +394,8 @@ class Scalar(Array):
 
     With both bounds and no ``init``, starts at the middle with ``sigma`` a sixth of the range.
 
-    Example
-    -------
+    Examples
+    --------
     >>> import optimkit as ok
     >>> ok.p.Scalar(lower=0, upper=10).value
     5.0
