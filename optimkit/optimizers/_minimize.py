@@ -76,17 +76,20 @@ class Runner:
 
     def run_sequential(self) -> None:
         opt, fn = self.opt, self.fn
+        single = isinstance(opt.parametrization, Array)  # fn(value): no args tuple, no kwargs dict
+        plain = not (self.constraints or self.verbosity or self.checkpoint is not None)
+        ask, tell = opt.ask, (opt.tell if plain else self._tell)
         try:
             while opt._num_ask < self.budget:
                 if self.max_time is not None and self._out_of_time():
                     break
-                cand = opt.ask()
+                cand = ask()
                 try:
-                    loss = fn(*cand.args, **cand.kwargs)
+                    loss = fn(cand.value) if single else fn(*cand.args, **cand.kwargs)
                 except BaseException:
                     opt._abandon(cand)
                     raise
-                self._tell(cand, loss)
+                tell(cand, loss)
         except errors.OptimkitEarlyStopping:
             pass
 

@@ -151,6 +151,7 @@ class Optimizer:
         self._archive_max = 10_000
         self._top_losses: list[float] = []  # max-heap (negated) of the best single losses seen
         self._runner_up = math.inf  # losses below this are archived even if not a best
+        self._distinct_bests: tuple[MultiValue, ...] = ()
         self.current_bests: dict[str, MultiValue] = {}
         self._num_objectives: int | None = None
         self._pareto: _pareto.ParetoFront | None = None
@@ -282,6 +283,20 @@ class Optimizer:
         """
         if not isinstance(candidate, Parameter):
             raise errors.OptimkitTypeError(f"tell expects a Parameter candidate, got {type(candidate).__name__}")
+        if loss.__class__ is float and loss == loss and self._num_objectives == 1 and constraint_violation is None:
+            # the common case, kept short: a finite or infinite float for a single objective
+            candidate._loss = loss
+            self._update_bests(candidate, loss)
+            uid = candidate._uid
+            if self._asked.pop(uid, None) is not None and uid not in self._suggested:
+                self._internal_tell_candidate(candidate, loss)
+            else:
+                self._tell_other(candidate, loss)
+            self._num_tell += 1
+            if self._callbacks["tell"]:
+                for callback in self._callbacks["tell"]:
+                    callback(self, candidate, loss)
+            return
         if loss.__class__ is float or (_is_float(loss)):
             value = float(loss)
             if self._num_objectives is None:
@@ -303,18 +318,23 @@ class Optimizer:
             value = value + self._penalty(value, constraint_violation, penalty_style)
         self._update_bests(candidate, value)
         uid = candidate._uid
-        if self._asked.pop(uid, None) is not None:
-            if uid in self._suggested:
-                self._suggested.discard(uid)
-                self._tell_suggestion(candidate, value)
-            else:
-                self._internal_tell_candidate(candidate, value)
+        if self._asked.pop(uid, None) is not None and uid not in self._suggested:
+            self._internal_tell_candidate(candidate, value)
         else:
-            self._num_tell_not_asked += 1
-            self._internal_tell_not_asked(candidate, value)
+            self._tell_other(candidate, value)
         self._num_tell += 1
         for callback in self._callbacks["tell"]:
             callback(self, candidate, candidate._loss if candidate._losses is None else candidate._losses)
+
+    def _tell_other(self, candidate: Parameter, loss: float) -> None:
+        """A suggestion (asked, popped from ``_asked`` already) or a candidate never asked."""
+        uid = candidate._uid
+        if uid in self._suggested:
+            self._suggested.discard(uid)
+            self._tell_suggestion(candidate, loss)
+        else:
+            self._num_tell_not_asked += 1
+            self._internal_tell_not_asked(candidate, loss)
 
     def _tell_vector(self, candidate: Parameter, loss: Any) -> float:
         try:
@@ -385,13 +405,15 @@ class Optimizer:
         points are counted as new points.
         """
         bests = self.current_bests
-        data = self._data_of(candidate)
+        cache = candidate._std_cache
+        data = cache[1] if cache is not None and cache[0] is self.parametrization else self._data_of(candidate)
         if not bests:
             mv = MultiValue(candidate, loss)
             mv.data, mv.first = data, (data[0] if data.shape[0] else None)
             self._archive[data.tobytes()] = mv
             for name in _BEST_NAMES:
                 bests[name] = mv
+            self._distinct_bests = (mv,)
             return
         # a new point has a single evaluation: its estimates are loss -/+ 70.71, loss, loss
         new_opt = loss - 70.71067811865476 < bests["optimistic"].optimistic
@@ -400,7 +422,7 @@ class Optimizer:
         new_min = loss < bests["minimum"].minimum
         if not (new_opt or new_pes or new_avg or new_min) and loss >= self._runner_up:
             first = data[0] if data.shape[0] else None
-            for mv in bests.values():
+            for mv in self._distinct_bests:
                 if mv.first == first and np.array_equal(mv.data, data):
                     self._reevaluate(mv, loss)
                     return
@@ -432,6 +454,7 @@ class Optimizer:
             bests["average"] = mv
         if new_min:
             bests["minimum"] = mv
+        self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
 
     def _reevaluate(self, mv: MultiValue, loss: float) -> None:
         bests = self.current_bests
@@ -445,6 +468,7 @@ class Optimizer:
                     bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
+        self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
 
     def _prune_archive(self) -> None:
         """Keep the current bests and the best tenth of the archive by average loss."""

@@ -189,7 +189,7 @@ class Array(Parameter):
                 out = self._forward(self._raw_data)
                 if self._int:
                     out = np.round(out).astype(np.int64)
-                v = out.reshape(self._shape)
+                v = out.reshape(self._shape) if len(self._shape) > 1 else out
             self._vcache = v
         return v
 
@@ -259,8 +259,17 @@ class Array(Parameter):
 
     def _values_from_data(self, data: NDArray[np.float64]) -> NDArray[Any]:
         """Vectorized: rows of standardized data (n, d) w.r.t. self -> values (n, *shape)."""
-        raw = self._raw_data + self._sigma * data
-        out = raw if self._trivial else self._forward(raw)
+        raw = np.multiply(data, self._sigma)  # one allocation, then in place: batches can be large
+        raw += self._raw_data
+        lo, up = self._lower, self._upper
+        if not self._log and self._method == "clipping" and (lo is not None or up is not None):
+            if lo is not None:
+                np.maximum(raw, lo, out=raw)
+            if up is not None:
+                np.minimum(raw, up, out=raw)
+            out = raw
+        else:
+            out = raw if self._trivial else self._forward(raw)
         if self._int:
             out = np.round(out).astype(np.int64)
         return out.reshape((data.shape[0],) + self._shape)
