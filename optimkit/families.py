@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .optimizers.ansr import ConfANSR
 from .optimizers.base import ConfiguredOptimizer
+from .optimizers.eanomad import ConfEANOMAD
 from .optimizers.random_search import ConfRandomSearch
 from .optimizers.snes import ConfSNES
 from .optimizers.xnes import ConfXNES
 
-__all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfRandomSearch"]
+__all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfEANOMAD", "ConfRandomSearch"]

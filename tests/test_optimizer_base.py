@@ -399,3 +399,17 @@ def test_failed_scalar_loss_broadcasts_to_every_objective() -> None:
     cand = opt.ask()
     opt.tell(cand, float("inf"))  # e.g. RayExecutor's FAILED_LOSS
     assert cand.losses.tolist() == [math.inf, math.inf] and opt.num_tell == 2
+
+
+def test_reevaluating_a_failed_point_keeps_bests_comparable() -> None:
+    opt = make()
+    a = opt.ask()
+    with pytest.warns(errors.NanLossWarning):
+        opt.tell(a, float("nan"))
+    again = opt.parametrization.spawn_child(new_value=a.value)
+    opt.tell(again, 3.0)  # same point, now finite: its mean stays inf
+    b = opt.ask()
+    opt.tell(b, 5.0)
+    for name in ("optimistic", "pessimistic", "average", "minimum"):
+        assert math.isfinite(opt.current_bests[name].get_estimation(name)), name
+    assert opt.recommend().loss == 5.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 # importing the algorithm modules registers their optimizers and presets
-from . import ansr, auto, base, random_search, snes, xnes  # noqa: F401
+from . import ansr, auto, base, eanomad, random_search, snes, xnes  # noqa: F401
 from .base import ConfiguredOptimizer, Optimizer, registry
 from .random_search import RandomSearch
 

@@ -1,20 +1,22 @@
 """``Auto``: choose an optimizer from the parametrization, dimension, budget and num_workers.
 
-The rules, in order (the evidence for each is in ``docs/optimizers/auto.md`` and
-``docs/benchmarks.md``):
+The rules, in order (measured with ``benchmarks/auto_rules.py``; the figures are in
+``docs/optimizers/auto.md``):
 
-1. **discrete or mixed** parametrization (any ``Choice``/``TransitionChoice``): ``ANSR`` with the
-   multimodal preset — box search with restarts copes with the plateaus that softmax logits make;
-2. **very high dimension** (``dimension > 300``): ``SNES`` — linear cost per sample, where XNES's
-   ``d x d`` matrix exponential is too expensive;
-3. **massively parallel** (``num_workers >= 16``): ``ANSR`` — its 64 particles per epoch keep many
-   workers busy, XNES's population of ``4 + 3 ln d`` does not;
-4. **low budget from a known start** (the parametrization's value was set away from its default,
-   and ``budget <= 30 * dimension``): ``EANOMAD`` hybrid — NOMAD's local mesh search refines the
-   start;
-5. **small continuous problem with enough budget** (``dimension <= 100`` and
-   ``budget >= 20 * dimension`` or no budget): ``XNES``;
-6. otherwise: ``ANSR`` (default options).
+1. **discrete or mixed** parametrization (any ``Choice``/``TransitionChoice``): ``SNES`` — it
+   solved the 16-choice problem (ANSR and random search stayed at 9-10 mismatches) and was best
+   on the mixed one;
+2. **massively parallel** (``num_workers >= 16``): ``ANSRUnimodal`` — 64 particles per epoch keep
+   the workers busy, and it was best on Shubert 8-D with 32 workers;
+3. **low budget from a known start** (an ``Array`` value set away from its default and
+   ``budget <= 30 x dimension``): ``EANOMADHybrid``, NOMAD's mesh search around the start;
+4. **high dimension** (``dimension > 100``): ``ANSRUnimodal`` — best on sphere 500-D, ellipsoid and
+   Rastrigin 200-D (SNES won only Rosenbrock 200-D);
+5. **small continuous problem with a large budget** (``dimension <= 100`` and
+   ``budget >= 500 x dimension``, or no budget): ``XNES`` — its full covariance solves
+   non-separable valleys (Rosenbrock 10-D: 2e-8 against SNES's 5);
+6. otherwise: ``SNES`` — fastest progress at moderate budgets (ellipsoid and Rosenbrock 10-D at
+   200 x dimension).
 """
 
 from __future__ import annotations
@@ -54,18 +56,22 @@ def _has_known_start(param: Parameter) -> bool:
 def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> tuple[str, str]:
     """The registry name ``Auto`` picks, and the rule that fired."""
     dim = parametrization.dimension
-    leaves = _leaves(parametrization)
-    if any(isinstance(leaf, (Choice, TransitionChoice)) for leaf in leaves):
-        return "ANSRMultimodal", "discrete or mixed parametrization"
-    if dim > 300:
-        return "SNES", f"very high dimension ({dim} > 300)"
+    if any(isinstance(leaf, (Choice, TransitionChoice)) for leaf in _leaves(parametrization)):
+        return "SNES", "discrete or mixed parametrization"
     if num_workers >= 16:
-        return "ANSR", f"massively parallel (num_workers={num_workers} >= 16)"
-    if budget is not None and budget <= 30 * dim and _has_known_start(parametrization) and "EANOMADHybrid" in registry:
+        return "ANSRUnimodal", f"massively parallel (num_workers={num_workers} >= 16)"
+    if (
+        budget is not None
+        and budget <= 30 * dim
+        and "EANOMADHybrid" in registry
+        and _has_known_start(parametrization)
+    ):
         return "EANOMADHybrid", f"low budget ({budget} <= 30 x {dim}) from a known start"
-    if dim <= 100 and (budget is None or budget >= 20 * dim):
-        return "XNES", f"small continuous problem (dimension {dim} <= 100) with budget >= 20 x dimension"
-    return "ANSR", "default"
+    if dim > 100:
+        return "ANSRUnimodal", f"high dimension ({dim} > 100)"
+    if budget is None or budget >= 500 * dim:
+        return "XNES", f"small continuous problem (dimension {dim} <= 100) with budget >= 500 x dimension"
+    return "SNES", f"continuous problem with a moderate budget ({budget} < 500 x {dim})"
 
 
 @registry.register
@@ -80,7 +86,7 @@ class Auto(Optimizer):
     >>> import optimkit as ok
     >>> opt = ok.optimizers.Auto(parametrization=ok.p.Choice(["a", "b"]), budget=100)
     >>> opt.choice
-    'ANSRMultimodal'
+    'SNES'
     """
 
     def __init__(

@@ -67,7 +67,10 @@ class MultiValue:
         self.mean = (self.count * self.mean + loss) / (self.count + 1)
         self.square = max((self.count * self.square + loss * loss) / (self.count + 1), self.mean**2)
         self.count += 1
-        self.variance = math.sqrt(self.count / (self.count - 1.0)) * (self.square - self.mean**2)
+        if not math.isfinite(self.mean):  # an infinite (failed) evaluation: no spread to speak of
+            self.variance, self.optimistic, self.pessimistic = math.inf, self.mean, self.mean
+            return
+        self.variance = math.sqrt(self.count / (self.count - 1.0)) * max(self.square - self.mean**2, 0.0)
         delta = 0.1 * math.sqrt(self.variance / (1 + self.count))
         self.optimistic = self.mean - delta
         self.pessimistic = self.mean + delta
