@@ -18,7 +18,7 @@ Run (about 1-2 minutes)::
 
     OMP_NUM_THREADS=1 PYTHONPATH=. .venv/bin/python benchmarks/ray_scaling.py --csv bench_out/ray_scaling.csv
 
-Prints a markdown table (the one in ``docs/benchmarks_ray.md``) and writes CSV rows.
+Prints a markdown table (the one in ``docs/benchmarks.md``) and writes CSV rows.
 """
 
 from __future__ import annotations

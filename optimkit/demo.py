@@ -13,7 +13,7 @@ from .cli import main as cli_main
 
 DEMO_ARGS = [
     "compare", "ANSR", "XNES", "SNES", "EANOMAD", "RandomSearch",
-    "--function", "shubert", "--dim", "16", "--budget", "20000", "--seeds", "3", "--out", "demo-out",
+    "--function", "shubert", "--dim", "16", "--budget", "16000", "--seeds", "2", "--out", "demo-out",
 ]
 
 
