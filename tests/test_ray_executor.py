@@ -278,7 +278,7 @@ def _instrumented(name, budget, num_workers):
     return opt, asked, told
 
 
-@pytest.mark.parametrize("name", ["RandomSearch", "ANSR", "XNES"])
+@pytest.mark.parametrize("name", ["RandomSearch", "ANSR", "XNES", "EANOMAD"])
 @pytest.mark.parametrize("batch_mode", [False, True])
 def test_minimize_on_ray_tells_each_asked_candidate_once(ray_session, batch_mode, name):
     budget = 17  # not a multiple of num_workers: the last batch is partial
