@@ -285,10 +285,8 @@ class ANSR(Optimizer):
         self._key = f"ANSR-{id(self)}-{next(_KEYS)}"  # marks own candidates, survives dump/load
         self._tags = [(self._key, i) for i in range(popsize)]
 
-    restarts = property(lambda self: 0 if self._state is None else self._state.num_restarts,
-                        doc="Number of particles restarted so far.")
-    num_epochs = property(lambda self: 0 if self._state is None else self._state.num_epochs,
-                          doc="Number of completed epochs.")
+    restarts = property(lambda self: 0 if self._state is None else self._state.num_restarts, doc="Restarted particles so far.")
+    num_epochs = property(lambda self: 0 if self._state is None else self._state.num_epochs, doc="Completed epochs.")
 
     def _ensure_state(self) -> State:
         if self._state is None:
@@ -298,6 +296,7 @@ class ANSR(Optimizer):
     def _start_epoch(self, state: State) -> None:
         self._state = state
         self._data = self._box.to_data(state.pos)
+        self._values: Any = False  # the epoch's values: computed at its first single ask
         self._queue = deque(range(self._params.popsize))
         self._told, self._num_told = [False] * self._params.popsize, 0
 
@@ -318,7 +317,8 @@ class ANSR(Optimizer):
             self._ensure_state()
         if self._queue:
             index = self._queue.popleft()
-            candidate = self._spawn(self._data[index])
+            self._values = self._bulk_values(self._data) if self._values is False else self._values
+            candidate = self._spawn(self._data[index], None if self._values is None else self._values[index])
             candidate._tag = self._tags[index]
         else:
             unit = self._scouts(1)

@@ -194,11 +194,25 @@ class Optimizer:
     def _rng(self) -> _rng.RandomLike:
         return self.parametrization.random_state
 
-    def _spawn(self, data: NDArray[np.float64]) -> Parameter:
-        """A child of the parametrization with standardized ``data`` (float64, flat, trusted)."""
+    def _spawn(self, data: NDArray[np.float64], value: NDArray[np.float64] | None = None) -> Parameter:
+        """A child of the parametrization with standardized ``data`` (float64, flat, trusted).
+
+        ``value``: a row of ``_bulk_values(rows)`` for the same data, computed once per batch.
+        """
         if self._fast:
-            return self.parametrization._fast_child(data)  # type: ignore[attr-defined, no-any-return]
+            return self.parametrization._fast_child(data, value)  # type: ignore[attr-defined, no-any-return]
         return self.parametrization.spawn_child().set_standardized_data(data, reference=self.parametrization)
+
+    def _bulk_values(self, rows: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        """Values of many rows of standardized data at once (plain Arrays), else None.
+
+        Population methods call it once per generation and hand the rows to ``_spawn``, so that
+        asking a candidate costs no arithmetic.
+        """
+        param = self.parametrization
+        if self._fast and param._value_is_raw:  # type: ignore[attr-defined]
+            return param._values_from_data(rows)  # type: ignore[attr-defined, no-any-return]
+        return None
 
     def _data_of(self, candidate: Parameter) -> NDArray[np.float64]:
         cache = candidate._std_cache

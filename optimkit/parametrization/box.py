@@ -70,7 +70,8 @@ class UnitBox:
 
     def to_data(self, unit: NDArray[np.float64]) -> NDArray[np.float64]:
         """Rows (or one row) of the unit box -> standardized data."""
-        data = self._offset + self._scale * unit
+        data = np.multiply(unit, self._scale)  # one allocation, then in place
+        data += self._offset
         for leaf, sl, mask in self._nonlinear:
             lo, up = leaf._lower, leaf._upper
             assert lo is not None and up is not None

@@ -230,8 +230,17 @@ class Array(Parameter):
         new._trivial = self._trivial
         return new
 
-    def _fast_child(self, data: NDArray[np.float64]) -> Array:
-        """Child with standardized ``data`` (trusted, flat, float64, right length) w.r.t. self."""
+    @property
+    def _value_is_raw(self) -> bool:
+        """Whether a value inside the bounds is its own raw data (no casting, log or squashing)."""
+        return not self._int and not self._log and self._method == "clipping"
+
+    def _fast_child(self, data: NDArray[np.float64], value: NDArray[np.float64] | None = None) -> Array:
+        """Child with standardized ``data`` (trusted, flat, float64, right length) w.r.t. self.
+
+        ``value``: its value, already computed in bulk by ``_values_from_data`` (only when
+        ``_value_is_raw``); the child then does no arithmetic at all.
+        """
         new = object.__new__(type(self))
         new._uid = next(_UIDS_REF)
         new._parent_uid = self._uid
@@ -246,14 +255,19 @@ class Array(Parameter):
         new._std_cache = (self, data)
         new._shape = self._shape
         s = self._sigma
-        new._raw_data = self._raw_data + data if (s.__class__ is float and s == 1.0) else self._raw_data + s * data
+        if value is not None:
+            new._raw_data = value if value.ndim == 1 else value.reshape(-1)
+        elif s.__class__ is float and s == 1.0:
+            new._raw_data = self._raw_data + data
+        else:
+            new._raw_data = self._raw_data + s * data
         new._sigma = s
         new._lower = self._lower
         new._upper = self._upper
         new._method = self._method
         new._int = self._int
         new._log = self._log
-        new._vcache = None
+        new._vcache = value
         new._trivial = self._trivial
         return new
 
