@@ -64,3 +64,13 @@ def test_console_script_installed() -> None:
     exe = shutil.which("optimkit") or str(Path(__file__).resolve().parents[1] / ".venv" / "bin" / "optimkit")
     proc = subprocess.run([exe, "list"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "RandomSearch" in proc.stdout
+
+
+@pytest.mark.ray
+def test_run_on_a_local_ray(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(
+        ["run", "RandomSearch", "--function", "sphere", "--dim", "2", "--budget", "8", "--workers", "2",
+         "--ray", "local", "--out", str(tmp_path), "--no-progress"]
+    )
+    assert code == 0
+    assert len((tmp_path / "RandomSearch-sphere-2D-seed0.jsonl").read_text().splitlines()) == 8
