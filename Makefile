@@ -22,6 +22,7 @@ demo: venv
 
 test: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy optimkit
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(VENV)/bin/pytest -q
 

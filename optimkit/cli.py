@@ -52,10 +52,10 @@ def _objective(spec: str, dim: int) -> tuple[Callable[..., Any], float, str]:
             module = importlib.import_module(module_name)
         except ImportError as exc:
             raise CliError(f"cannot import module {module_name!r} for --function {spec!r}: {exc}") from exc
-        fn = getattr(module, attr, None)
-        if not callable(fn):
+        user_fn = getattr(module, attr, None)
+        if not callable(user_fn):
             raise CliError(f"module {module_name!r} has no callable {attr!r}")
-        return fn, 5.0, attr
+        return user_fn, 5.0, attr
     known = ", ".join(sorted(FUNCTIONS))
     raise CliError(f"unknown function {spec!r}: use one of {known}, or module:function")
 

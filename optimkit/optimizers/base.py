@@ -53,6 +53,8 @@ class MultiValue:
 
     def __init__(self, parameter: Parameter, loss: float) -> None:
         self.parameter = parameter
+        self.data: NDArray[np.float64] = np.zeros(0)  # the point's standardized data (set by the optimizer)
+        self.first: Any = None  # its first coordinate: a cheap pre-check before comparing data
         self.count = 1
         self.mean = loss
         self.square = loss * loss
@@ -482,7 +484,7 @@ class Optimizer:
         for name in _BEST_NAMES:
             if name in before:
                 if mv.get_estimation(name) > before[name]:  # got worse: another point may be better now
-                    bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))
+                    bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))  # type: ignore[misc]
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
         self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())

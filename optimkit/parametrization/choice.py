@@ -34,7 +34,7 @@ class _BaseChoice(Parameter):
         if isinstance(choices, (int, np.integer)) and not isinstance(choices, bool):
             options: list[Any] = list(range(int(choices)))
         else:
-            options = list(choices)
+            options = list(choices)  # type: ignore[arg-type]
         if len(options) < 1:
             raise OptimkitValueError("choices must contain at least one option")
         if repetitions is not None and (not isinstance(repetitions, (int, np.integer)) or repetitions < 1):

@@ -187,6 +187,7 @@ class Instrumentation(Container):
 
     def _new_like(self) -> Instrumentation:
         new = super()._new_like()
+        assert isinstance(new, Instrumentation)  # internal invariant, not user input
         new._num_args = self._num_args
         return new
 

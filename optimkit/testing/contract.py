@@ -154,7 +154,8 @@ def check_nan_losses(factory: Factory) -> None:
             c = opt.ask()
             opt.tell(c, float("nan") if i % 3 == 0 else _sphere(c.value))
             assert np.all(np.isfinite(np.asarray(c.value, dtype=float))), "non-finite candidate after NaN losses"
-    assert math.isfinite(opt.recommend().loss)
+    loss = opt.recommend().loss
+    assert loss is not None and math.isfinite(loss), f"recommendation's loss is {loss}"
     _close(opt)
 
 
