@@ -475,6 +475,17 @@ class Optimizer:
             bests["minimum"] = mv
         self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
 
+    def _could_be_best(self, loss: float) -> bool:
+        """Whether a new point with this loss would enter the bests or the archive."""
+        bests = self.current_bests
+        return (
+            loss < bests["minimum"].minimum
+            or loss < bests["average"].mean
+            or loss + 70.71067811865476 < bests["pessimistic"].pessimistic
+            or loss - 70.71067811865476 < bests["optimistic"].optimistic
+            or loss < self._runner_up
+        )
+
     def _reevaluate(self, mv: MultiValue, loss: float) -> None:
         bests = self.current_bests
         if loss != mv.mean:
@@ -597,7 +608,7 @@ class Optimizer:
         i = int(np.argmin(internal))
         best = float(internal[i])
         bests = self.current_bests
-        if not bests or best <= bests["minimum"].minimum or best <= bests["pessimistic"].pessimistic:
+        if not bests or self._could_be_best(best):
             cand = self._spawn(np.ascontiguousarray(data[i]))
             cand._loss = float(losses[i])
             self._update_bests(cand, best)
