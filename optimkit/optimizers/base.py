@@ -95,10 +95,6 @@ class MultiValue:
         return f"MultiValue(mean={self.mean:g}, count={self.count}, parameter={self.parameter!r})"
 
 
-def _is_float(x: Any) -> bool:
-    return x.__class__ is float or isinstance(x, (float, int, np.floating, np.integer)) and not isinstance(x, bool)
-
-
 class Optimizer:
     """Base class of ask/tell optimizers (nevergrad style). Optimizers minimize.
 
@@ -303,38 +299,14 @@ class Optimizer:
         if not isinstance(candidate, Parameter):
             raise errors.OptimkitTypeError(f"tell expects a Parameter candidate, got {type(candidate).__name__}")
         if loss.__class__ is float and loss == loss and self._num_objectives == 1 and constraint_violation is None:
-            # the common case, kept short: a finite or infinite float for a single objective
-            candidate._loss = loss
-            self._update_bests(candidate, loss)
-            uid = candidate._uid
-            if self._asked.pop(uid, None) is not None and uid not in self._suggested:
-                self._internal_tell_candidate(candidate, loss)
-            else:
-                self._tell_other(candidate, loss)
-            self._num_tell += 1
-            if self._callbacks["tell"]:
-                for callback in self._callbacks["tell"]:
-                    callback(self, candidate, loss)
-            return
-        if loss.__class__ is float or (_is_float(loss)):
-            value = float(loss)
-            if self._num_objectives is None:
-                self._num_objectives = 1
-            elif self._num_objectives != 1:
-                if math.isinf(value) or value != value:  # a failed evaluation: worst on every objective
-                    self.tell(candidate, np.full(self._num_objectives, value), constraint_violation, penalty_style)
-                    return
-                raise errors.OptimkitValueError(
-                    f"expected {self._num_objectives} objectives (as in the first tell), got a scalar loss"
-                )
-            candidate._loss = value
-            if value != value:  # NaN
-                self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
-                value = math.inf
+            value = candidate._loss = loss  # the common case: nothing to convert or check
         else:
-            value = self._tell_vector(candidate, loss)
-        if constraint_violation is not None:
-            value = value + self._penalty(value, constraint_violation, penalty_style)
+            if isinstance(loss, (float, int, np.floating, np.integer)):
+                value = self._scalar_loss(candidate, float(loss))
+            else:
+                value = self._tell_vector(candidate, loss)
+            if constraint_violation is not None:
+                value = value + self._penalty(value, constraint_violation, penalty_style)
         self._update_bests(candidate, value)
         uid = candidate._uid
         if self._asked.pop(uid, None) is not None and uid not in self._suggested:
@@ -363,7 +335,7 @@ class Optimizer:
         if arr.ndim > 1 or arr.size == 0:
             raise errors.OptimkitValueError(f"loss must be a float or a 1-D vector, got shape {arr.shape}")
         if arr.size == 1:
-            return self._tell_scalar_from_array(candidate, float(arr.ravel()[0]))
+            return self._scalar_loss(candidate, float(arr.ravel()[0]))
         if self._num_objectives is None:
             self._num_objectives = arr.size
             self._pareto = _pareto.ParetoFront(arr.size)
@@ -380,11 +352,16 @@ class Optimizer:
         self._pareto.add(candidate, np.where(np.isnan(arr), np.inf, arr))
         return self._pareto.scalarize(np.where(np.isnan(arr), np.inf, arr))
 
-    def _tell_scalar_from_array(self, candidate: Parameter, value: float) -> float:
+    def _scalar_loss(self, candidate: Parameter, value: float) -> float:
+        """Record a scalar loss on ``candidate``; the loss the optimizer sees (NaN counts as +inf)."""
         if self._num_objectives is None:
             self._num_objectives = 1
         elif self._num_objectives != 1:
-            raise errors.OptimkitValueError(f"expected {self._num_objectives} objectives, got 1")
+            if math.isinf(value) or value != value:  # a failed evaluation: worst on every objective
+                return self._tell_vector(candidate, np.full(self._num_objectives, value))
+            raise errors.OptimkitValueError(
+                f"expected {self._num_objectives} objectives (as in the first tell), got a scalar loss"
+            )
         candidate._loss = value
         if value != value:
             self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
