@@ -318,8 +318,10 @@ def test_sparse_neighbour_draws_follow_the_intended_distribution(p_self: float) 
     gen = np.random.default_rng(1)
     counts = np.zeros((p, p))
     for _ in range(5):
-        _, noise, (flat, source) = core.draw_fast(gen, core.Params(popsize=p, p_self=p_self), 0, d)
+        _, noise, (flat, index) = core.draw_fast(gen, core.Params(popsize=p, p_self=p_self), 0, d)
         assert np.all(np.diff(flat) > 0) and flat.max() < p * d
+        np.testing.assert_array_equal(index % d, flat % d)  # the same coordinate of a neighbour
+        source = index // d
         np.add.at(counts, (flat // d, source), 1)
     assert np.all(np.diag(counts) == 0)  # never its own index
     share = counts.sum() / (5 * p * d)
@@ -332,9 +334,23 @@ def test_sparse_neighbour_draws_follow_the_intended_distribution(p_self: float) 
     state = core.State(pos=marks.copy(), best_pos=marks, best_loss=np.zeros(p))
     dense = np.tile(np.arange(p)[:, None], (1, 3))
     dense[1, 2] = 3
-    sparse = (np.array([5]), np.array([3]))
+    sparse = (np.array([5]), np.array([3 * 3 + 2]))  # (1, 2) follows particle 3
     zero = np.zeros((p, 3))
     np.testing.assert_array_equal(core.perturb(state, zero, sparse).pos, core.perturb(state, zero, dense).pos)
+
+
+def test_neighbour_index_never_picks_the_particle_itself() -> None:
+    """The largest uniform below 1 still maps to another particle, for any population size."""
+    top = np.nextafter(1.0, 0.0)
+    for p in [2, 3, 5, 17, 64, 65, 1000, 4097]:
+        d = 3
+        flat = np.arange(p * d)
+        for u in (0.0, top):
+            index = core.neighbour_index(np.full(p * d, u), flat, p, d)
+            assert np.all(index // d != flat // d) and np.all(index % d == flat % d)
+        rows = core.neighbour_index(np.linspace(0, top, 10 * p), np.zeros(10 * p, dtype=np.intp), p, d) // d
+        counts = np.bincount(rows, minlength=p)
+        assert counts[0] == 0 and counts[1:].min() > 0 and counts[1:].max() - counts[1:].min() <= 1  # evenly
 
 
 def test_bernoulli_positions_cover_the_whole_range() -> None:

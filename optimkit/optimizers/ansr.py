@@ -28,7 +28,7 @@ from ..parametrization.box import UnitBox
 from .base import ConfiguredOptimizer, Optimizer, registry
 
 __all__ = ["Params", "State", "init", "ask", "tell", "evolve", "update_bests", "find_losers", "restart",
-           "perturb", "guides_from_uniform", "draw_fast", "draw_reference", "inject", "as_generator",
+           "perturb", "guides_from_uniform", "neighbour_index", "draw_fast", "draw_reference", "inject", "as_generator",
            "ANSR", "ConfANSR"]
 
 Array = NDArray[np.float64]
@@ -95,10 +95,10 @@ def ask(state: State) -> Array:
 def update_bests(state: State, losses: Array) -> State:
     """Keep each particle's best (NaN counts as +inf) and the index of the global best."""
     losses = np.asarray(losses, dtype=np.float64)
-    improved = losses < state.best_loss  # NaN never improves: it counts as +inf
-    best_loss, best_pos = np.where(improved, losses, state.best_loss), state.best_pos.copy()
-    best_pos[improved] = state.pos[improved]
-    return State(state.pos, best_pos, best_loss, int(np.argmin(best_loss)), state.num_epochs, state.num_restarts)
+    rows = (losses < state.best_loss).nonzero()[0]  # NaN never improves: it counts as +inf
+    best_loss, best_pos = state.best_loss.copy(), state.best_pos.copy()
+    best_loss[rows], best_pos[rows] = losses[rows], state.pos[rows]
+    return State(state.pos, best_pos, best_loss, int(best_loss.argmin()), state.num_epochs, state.num_restarts)
 
 
 def find_losers(best_loss: Array, best_index: int, restart_tolerance: float) -> NDArray[np.intp]:
@@ -112,13 +112,19 @@ def find_losers(best_loss: Array, best_index: int, restart_tolerance: float) -> 
     """
     key = best_loss[::-1].copy()  # reversed: a stable sort then ranks ties by index descending
     key[-1 - best_index] = -np.inf
-    order = (best_loss.shape[0] - 1) - np.argsort(key, kind="stable")
+    order = (best_loss.shape[0] - 1) - key.argsort(kind="stable")
     ranked = best_loss[order]
     hi, lo = ranked[1:], ranked[:-1]
-    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, never converged
-        # (hi - lo) < tol |hi| is false for hi = 0, hi or lo infinite, and tol = 0: no other test needed
+    # (hi - lo) < tol |hi| is false for hi = 0, hi or lo infinite, and tol = 0: no other test needed
+    # ranked[1:] ascends: these three bound every |loss|; if nothing can overflow, skip the errstate
+    if (abs(float(ranked[0])) + abs(float(ranked[1])) + abs(float(ranked[-1]))) * (2.0 + restart_tolerance) < math.inf:
         converged = hi - lo < restart_tolerance * np.abs(hi)
-    return np.sort(order[1:][converged])
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, never converged
+            converged = hi - lo < restart_tolerance * np.abs(hi)
+    losers = order[converged.nonzero()[0] + 1]
+    losers.sort()
+    return losers
 
 
 def restart(state: State, losers: NDArray[np.intp], fresh: Array) -> State:
@@ -135,29 +141,42 @@ def perturb(state: State, noise: Any, guide: Any) -> State:
 
     ``noise``: N(0, sigma) draws, (p, d), or ``noise(n)`` giving n draws for the coordinates with
     ``|g - pos| > 0`` in C order (the others land on ``g`` whatever the draw). ``guide``: None (own
-    best), (p, d) particle indices, or ``(flat, source)``: own best but at flat indices ``flat``."""
+    best), (p, d) particle indices, or ``(flat, index)``: own best, but at the flat indices ``flat``
+    the bests' flat entries ``index`` (see :func:`neighbour_index`)."""
     d, best = state.pos.shape[1], state.best_pos
     if guide is None:
         g = best
     elif isinstance(guide, tuple):
-        g, (flat, source) = best.copy(), guide
-        g.reshape(-1)[flat] = best.reshape(-1)[source * d + flat % d]
+        g, (flat, index) = best.copy(), guide
+        g.reshape(-1)[flat] = best.reshape(-1)[index]
     else:
         g = np.take(best, guide * d + np.arange(d))
     if callable(noise):
-        moving = np.flatnonzero(g.reshape(-1) != state.pos.reshape(-1))  # bool: 4x faster than on floats
+        g_flat, pos_flat = g.reshape(-1), state.pos.reshape(-1)
+        moving = (g_flat != pos_flat).nonzero()[0]  # bool: 4x faster than on floats
         if 2 * moving.size <= g.size:  # few can move: touch only those (g is in the box already)
             new = g.copy() if g is best else g
-            flat_new, gm = new.reshape(-1), new.reshape(-1)[moving]
-            flat_new[moving] = np.clip(gm + np.abs(gm - state.pos.reshape(-1)[moving]) * noise(moving.size), 0, 1)
+            gm = g_flat[moving]
+            new.reshape(-1)[moving] = _clip01(_step(gm, pos_flat[moving], noise(moving.size)))
             return State(new, best, state.best_loss, state.best_index, state.num_epochs + 1, state.num_restarts)
         noise = noise(g.shape)
-    step = g - state.pos
+    new = _clip01(_step(g, state.pos, noise))
+    return State(new, state.best_pos, state.best_loss, state.best_index, state.num_epochs + 1, state.num_restarts)
+
+
+def _step(g: Array, pos: Array, noise: Array) -> Array:
+    """``g + |g - pos| * noise`` in one new array."""
+    step = np.subtract(g, pos)
     np.abs(step, out=step)
     step *= noise
     step += g
-    np.clip(step, 0.0, 1.0, out=step)
-    return State(step, state.best_pos, state.best_loss, state.best_index, state.num_epochs + 1, state.num_restarts)
+    return step
+
+
+def _clip01(x: Array) -> Array:
+    """Clip ``x`` to [0, 1] in place (two ufuncs cost less than ``np.clip``)."""
+    np.maximum(x, 0.0, out=x)
+    return np.minimum(x, 1.0, out=x)
 
 
 def guides_from_uniform(choice: Array, p_self: float) -> NDArray[np.intp]:
@@ -183,18 +202,36 @@ def bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> NDArray[n
 
 def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Any, Any]:
     """Draws of one epoch with ``k`` restarts in few, cheap calls: restart and guide uniforms share
-    one call (with ``p_self >= 0.9`` the few neighbour-guided coordinates come from geometric gaps
-    and one integer call instead); normals only where a coordinate can move (see :func:`perturb`)."""
-    p, p_self = params.popsize, params.p_self
+    one call (with ``p_self >= 0.9`` the few neighbour-guided coordinates come from geometric gaps,
+    their neighbours from one uniform each); normals only where a coordinate can move (see
+    :func:`perturb`)."""
+    p, p_self, sigma = params.popsize, params.p_self, params.sigma
     u = gen.random((rows, d)) if (rows := 2 * k + (p if p_self < 0.9 else 0)) else np.empty((0, d))
     if 0.9 <= p_self < 1.0:
         flat = bernoulli_positions(gen, p * d, 1.0 - p_self)
-        source = gen.integers(0, p - 1, size=flat.size)
-        source += source >= flat // d  # skip the particle itself
-        guide: Any = (flat, source)
+        guide: Any = (flat, neighbour_index(gen.random(flat.size), flat, p, d))
     else:
         guide = None if p_self >= 1.0 else guides_from_uniform(u[2 * k:], p_self)
-    return u[: 2 * k], lambda size: gen.normal(0.0, params.sigma, size), guide
+
+    def noise(size: Any) -> Array:  # = gen.normal(0, sigma, size), without its argument handling
+        z = gen.standard_normal(size)
+        z *= sigma
+        return z
+
+    return u[: 2 * k], noise, guide
+
+
+def neighbour_index(choice: Array, flat: NDArray[np.intp], p: int, d: int) -> NDArray[np.intp]:
+    """Flat index, in the (p, d) bests, of the guide of each flat position ``flat``: the same
+    coordinate of another particle, ``1 + floor(u (p - 1))`` rows further (cyclically), uniform over
+    the ``p - 1`` others. ``u < 1`` keeps ``floor(u (p - 1)) <= p - 2``: the product of ``p - 1``
+    and the largest double below 1 rounds down."""
+    index = (choice * (p - 1)).astype(np.intp)
+    index += 1
+    index *= d
+    index += flat
+    index %= p * d
+    return index
 
 
 def draw_reference(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Array, Any]:
@@ -317,8 +354,10 @@ class ANSR(Optimizer):
             self._ensure_state()
         if self._queue:
             index = self._queue.popleft()
-            self._values = self._bulk_values(self._data) if self._values is False else self._values
-            candidate = self._spawn(self._data[index], None if self._values is None else self._values[index])
+            if self._values is False:
+                self._values = self._bulk_values(self._data)
+            values = self._values
+            candidate = self._spawn(self._data[index], None if values is None else values[index])
             candidate._tag = self._tags[index]
         else:
             unit = self._scouts(1)
@@ -328,10 +367,11 @@ class ANSR(Optimizer):
 
     def _own_tag(self, candidate: Parameter) -> Any:
         tag = candidate._tag
-        return tag[1] if tag.__class__ is tuple and len(tag) == 2 and tag[0] == self._key else None
+        return tag[1] if tag.__class__ is tuple and tag[0] == self._key else None
 
     def _internal_tell_candidate(self, candidate: Parameter, loss: float) -> None:
-        what = self._own_tag(candidate)
+        tag = candidate._tag
+        what = tag[1] if tag.__class__ is tuple and tag[0] == self._key else None  # = _own_tag, inlined
         if what.__class__ is int:
             self._record(what, loss)
         else:  # a scout, or a candidate from elsewhere

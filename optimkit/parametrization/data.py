@@ -273,8 +273,12 @@ class Array(Parameter):
 
     def _values_from_data(self, data: NDArray[np.float64]) -> NDArray[Any]:
         """Vectorized: rows of standardized data (n, d) w.r.t. self -> values (n, *shape)."""
-        raw = np.multiply(data, self._sigma)  # one allocation, then in place: batches can be large
-        raw += self._raw_data
+        s = self._sigma
+        if s.__class__ is float and s == 1.0:  # the default: one pass over the rows
+            raw = np.add(data, self._raw_data)
+        else:
+            raw = np.multiply(data, s)  # one allocation, then in place: batches can be large
+            raw += self._raw_data
         lo, up = self._lower, self._upper
         if not self._log and self._method == "clipping" and (lo is not None or up is not None):
             if lo is not None:
