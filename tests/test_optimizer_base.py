@@ -307,6 +307,25 @@ def test_vectorized_minimize() -> None:
         )
 
 
+@pytest.mark.parametrize("name", ["RandomSearch", "ANSR"])
+def test_vectorized_nan_rows_count_as_worst(name: str) -> None:
+    """NaN rows of a vectorized objective: one warning, kept as NaN in the record, never the best."""
+    opt = ok.optimizers.registry[name](parametrization=ok.p.Array(shape=(3,), lower=-1, upper=1), budget=640, seed=0)
+    seen: list[float] = []
+    opt.register_callback("tell", lambda o, c, loss: seen.append(loss))
+
+    def f(x: np.ndarray) -> np.ndarray:
+        out = np.sum(x**2, axis=1)
+        out[::2] = np.nan  # the first row of every batch too: argmin finds a NaN first
+        return out
+
+    with pytest.warns(errors.NanLossWarning) as record:
+        rec = opt.minimize(f, vectorized=True)
+    assert len([w for w in record if issubclass(w.category, errors.NanLossWarning)]) == 1
+    assert sum(map(math.isnan, seen)) == 320 and opt.num_tell == 640
+    assert math.isfinite(rec.loss) and rec.loss == pytest.approx(float(np.sum(rec.value**2)))
+
+
 def test_dump_load_roundtrip_continues_identically(tmp_path: Path) -> None:
     opt = make(budget=40)
     for _ in range(10):

@@ -6,8 +6,8 @@ restarted at random (never the global best), and every coordinate moves to ``gui
 * N(0, sigma)`` clipped to the box, ``guide`` being the particle's own best with probability
 ``p_self``, else the best of a uniformly chosen *other* particle.
 
-The numpy core (``init/ask/tell``) is shared by the ask/tell ``ANSR`` below and
-:mod:`optimkit.compat.ansr`. References: Wu (2014), Across neighbourhood search for numerical
+The numpy core (``init/ask/tell``; its random draws live in ``_ansr_draws``) is shared by the
+ask/tell ``ANSR`` below and :mod:`optimkit.compat.ansr`. References: Wu (2014), Across neighbourhood search for numerical
 optimization, arXiv:1401.3376; restarts as in https://github.com/fxeqxmulfx/ansr.
 """
 
@@ -25,11 +25,21 @@ from numpy.typing import NDArray
 from ..errors import OptimkitValueError
 from ..parametrization import Parameter
 from ..parametrization.box import UnitBox
+from ._ansr_draws import (
+    as_generator,
+    bernoulli_positions,
+    draw_fast,
+    draw_reference,
+    guides_from_uniform,
+    neighbour_index,
+)
 from .base import ConfiguredOptimizer, Optimizer, registry
 
 __all__ = ["Params", "State", "init", "ask", "tell", "evolve", "update_bests", "find_losers", "restart",
-           "perturb", "guides_from_uniform", "neighbour_index", "draw_fast", "draw_reference", "inject", "as_generator",
-           "ANSR", "ConfANSR"]
+           "perturb", "inject", "ANSR", "ConfANSR",
+           # the draws (module _ansr_draws), re-exported: the core's one namespace
+           "guides_from_uniform", "bernoulli_positions", "neighbour_index", "draw_fast", "draw_reference",
+           "as_generator"]
 
 Array = NDArray[np.float64]
 _KEYS = itertools.count()
@@ -179,74 +189,6 @@ def _clip01(x: Array) -> Array:
     return np.minimum(x, 1.0, out=x)
 
 
-def guides_from_uniform(choice: Array, p_self: float) -> NDArray[np.intp]:
-    """Guide of each coordinate from one uniform ``u``: own best if ``u <= p_self``, else
-    ``(u - p_self) / (1 - p_self)``, again uniform, picks one of the ``p - 1`` other particles."""
-    p = choice.shape[0]
-    rows = np.arange(p)[:, None]
-    other = ((choice - p_self) * ((p - 1) / (1.0 - p_self))).astype(np.intp)
-    np.clip(other, 0, p - 2, out=other)
-    other += other >= rows  # skip the particle itself
-    return np.where(choice <= p_self, rows, other) if p_self > 0.0 else other
-
-
-def bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> NDArray[np.intp]:
-    """Sorted positions of the successes of ``n`` Bernoulli(q) trials, from geometric gaps
-    (about ``n q`` draws instead of ``n``)."""
-    m = int(n * q + 6.0 * math.sqrt(n * q) + 16)
-    hits = np.cumsum(gen.geometric(q, size=m)) - 1
-    while hits[-1] < n - 1:  # rare: the gaps did not cover the n trials yet
-        hits = np.concatenate([hits, hits[-1] + np.cumsum(gen.geometric(q, size=m))])
-    return hits[: np.searchsorted(hits, n)]
-
-
-def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Any, Any]:
-    """Draws of one epoch with ``k`` restarts in few, cheap calls: restart and guide uniforms share
-    one call (with ``p_self >= 0.9`` the few neighbour-guided coordinates come from geometric gaps,
-    their neighbours from one uniform each); normals only where a coordinate can move (see
-    :func:`perturb`)."""
-    p, p_self, sigma = params.popsize, params.p_self, params.sigma
-    u = gen.random((rows, d)) if (rows := 2 * k + (p if p_self < 0.9 else 0)) else np.empty((0, d))
-    if 0.9 <= p_self < 1.0:
-        flat = bernoulli_positions(gen, p * d, 1.0 - p_self)
-        guide: Any = (flat, neighbour_index(gen.random(flat.size), flat, p, d))
-    else:
-        guide = None if p_self >= 1.0 else guides_from_uniform(u[2 * k:], p_self)
-
-    def noise(size: Any) -> Array:  # = gen.normal(0, sigma, size), without its argument handling
-        z = gen.standard_normal(size)
-        z *= sigma
-        return z
-
-    return u[: 2 * k], noise, guide
-
-
-def neighbour_index(choice: Array, flat: NDArray[np.intp], p: int, d: int) -> NDArray[np.intp]:
-    """Flat index, in the (p, d) bests, of the guide of each flat position ``flat``: the same
-    coordinate of another particle, ``1 + floor(u (p - 1))`` rows further (cyclically), uniform over
-    the ``p - 1`` others. ``u < 1`` keeps ``floor(u (p - 1)) <= p - 2``: the product of ``p - 1``
-    and the largest double below 1 rounds down."""
-    index = (choice * (p - 1)).astype(np.intp)
-    index += 1
-    index *= d
-    index += flat
-    index %= p * d
-    return index
-
-
-def draw_reference(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Array, Any]:
-    """The reference implementation's draw sequence: same seed, same run as ``ansr.ansr_minimize``."""
-    p, p_self = params.popsize, params.p_self
-    fresh = gen.random((2 * k, d))  # = its uniform((k, d)) calls for the bests, then positions
-    noise = gen.normal(0.0, params.sigma, (p, d))
-    if p_self == 1.0:
-        return fresh, noise, None
-    rows, use_self = np.arange(p)[:, None], gen.uniform(size=(p, d)) <= p_self if p_self != 0.0 else None
-    other = gen.integers(0, p - 1, size=(p, d))
-    other += other >= rows
-    return fresh, noise, other if use_self is None else np.where(use_self, rows, other)
-
-
 def inject(state: State, point: Array, loss: float) -> State:
     """Tell-not-asked: ``point`` (unit box) replaces the worst particle's best if ``loss`` beats it."""
     worst = int(np.argmax(state.best_loss))
@@ -255,17 +197,6 @@ def inject(state: State, point: Array, loss: float) -> State:
     best_pos, best_loss = state.best_pos.copy(), state.best_loss.copy()
     best_pos[worst], best_loss[worst] = np.clip(point, 0.0, 1.0), loss
     return replace(state, best_pos=best_pos, best_loss=best_loss, best_index=int(np.argmin(best_loss)))
-
-
-def as_generator(rng: Any) -> np.random.Generator:
-    """A ``Generator`` on ``rng``'s own stream (a ``RandomState`` lends its bit generator): its
-    ziggurat normals are ~1.6x faster than the polar method, and seeding ``rng`` reseeds them."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    bit_generator = getattr(rng, "_bit_generator", None)
-    if bit_generator is None:  # pragma: no cover - older numpy
-        return np.random.default_rng(rng.randint(2**31 - 1))
-    return np.random.Generator(bit_generator)
 
 
 def tell(state: State, params: Params, losses: Array, rng: Any) -> State:

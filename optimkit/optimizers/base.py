@@ -575,15 +575,16 @@ class Optimizer:
 
     def _tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
         """Tell a batch from the vectorized path: counters, bests, NaN handling, callbacks."""
-        nan = np.isnan(losses)
         internal = losses
-        if nan.any():
+        i = int(losses.argmin())  # the first NaN, if there is one
+        best = float(losses[i])
+        if best != best:
             self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
-            internal = np.where(nan, np.inf, losses)
+            internal = np.where(np.isnan(losses), np.inf, losses)
+            i = int(internal.argmin())
+            best = float(internal[i])
         if self._num_objectives is None:
             self._num_objectives = 1
-        i = int(np.argmin(internal))
-        best = float(internal[i])
         bests = self.current_bests
         if not bests or self._could_be_best(best):
             cand = self._spawn(np.ascontiguousarray(data[i]))
