@@ -37,10 +37,21 @@ def bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> NDArray[n
     """Sorted positions of the successes of ``n`` Bernoulli(q) trials, from geometric gaps
     (about ``n q`` draws instead of ``n``)."""
     m = int(n * q + 6.0 * math.sqrt(n * q) + 16)
-    hits = np.cumsum(gen.geometric(q, size=m)) - 1
-    while hits[-1] < n - 1:  # rare: the gaps did not cover the n trials yet
-        hits = np.concatenate([hits, hits[-1] + np.cumsum(gen.geometric(q, size=m))])
-    return hits[: np.searchsorted(hits, n)]
+    scale = -math.log1p(-q)
+    hits = _geometric_sums(gen, m, scale)  # = cumsum of gaps, 1 + the positions
+    while hits[-1] < n:  # rare: the gaps did not cover the n trials yet
+        hits = np.concatenate([hits, hits[-1] + _geometric_sums(gen, m, scale)])
+    positions = hits[: hits.searchsorted(n, side="right")]
+    positions -= 1
+    return positions
+
+
+def _geometric_sums(gen: np.random.Generator, m: int, scale: float) -> NDArray[np.intp]:
+    """Running sums of ``m`` geometric gaps ``ceil(E / scale)`` (``E`` standard exponential,
+    ``scale = -log1p(-q)``): numpy's own inversion for ``q < 1/3``, the same draws as
+    ``gen.geometric(q, m)`` without its per-draw call."""
+    gaps = np.ceil(gen.standard_exponential(m) / scale).astype(np.intp)
+    return gaps.cumsum(out=gaps)
 
 
 def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple[Array, Any, Any]:
