@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from _objectives import shifted_sphere
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import optimkit as ok
 from optimkit import errors
@@ -52,6 +54,39 @@ def test_current_bests_with_repeated_noisy_point() -> None:
     assert opt.current_bests["average"].parameter.loss == 1.5
     assert opt.current_bests["pessimistic"].parameter is a  # many evaluations: narrow confidence bound
     assert opt.current_bests["average"].count == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.sampled_from([0.0, 1.0, 1.5, 2.0, 70.0, 72.0, 140.0, 142.0, 1e3,
+                                                                 -3.0, math.inf, math.nan])),
+                min_size=1, max_size=40))
+def test_admission_bound_gives_the_bests_of_the_exact_tests(tells: list[tuple[int, float]]) -> None:
+    """The one-comparison fast path of the bests' update decides as the four exact tests do, also
+    for re-evaluated points and losses around the +-70.71 bounds of single evaluations."""
+    fast, exact = make(seed=1), make(seed=1)
+    changed = exact._bests_changed
+
+    def always_exact() -> None:
+        changed()
+        exact._admit = math.inf  # every finite loss takes the exact path
+
+    exact._bests_changed = always_exact  # type: ignore[method-assign]
+    points = [fast.parametrization.spawn_child(new_value=np.full(3, float(i))) for i in range(6)]
+    filler = [(100 + k, 200.0 + k) for k in range(70)]  # fills the runner-up heap: the fast path engages
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for i, loss in filler + tells:
+            if i >= 100:
+                for opt in (fast, exact):
+                    opt.tell(opt.parametrization.spawn_child(new_value=np.full(3, float(i))), loss)
+                continue
+            for opt in (fast, exact):
+                opt.tell(opt.parametrization.spawn_child(new_value=points[i].value), loss)
+    for name in ("optimistic", "pessimistic", "average", "minimum"):
+        a, b = fast.current_bests[name], exact.current_bests[name]
+        np.testing.assert_array_equal(a.parameter.value, b.parameter.value)
+        assert (a.count, a.mean) == (b.count, b.mean) or (math.isnan(a.mean) and math.isnan(b.mean))
+    assert sorted(fast._archive) == sorted(exact._archive) and fast._runner_up == exact._runner_up < math.inf
 
 
 def test_minimize_sequential_finds_better_than_start() -> None:

@@ -112,6 +112,7 @@ class Optimizer:
 
     recast = False
     no_parallelization = False
+    _admit = -math.inf  # class default: an optimizer loaded from an older dump takes the exact path
 
     def __init__(
         self,
@@ -153,6 +154,7 @@ class Optimizer:
         self._top_losses: list[float] = []  # max-heap (negated) of the best single losses seen
         self._runner_up = math.inf  # losses below this are archived even if not a best
         self._distinct_bests: tuple[MultiValue, ...] = ()
+        self._admit = -math.inf  # a new point with a loss >= this enters neither bests nor archive
         self.current_bests: dict[str, MultiValue] = {}
         self._num_objectives: int | None = None
         self._pareto: _pareto.ParetoFront | None = None
@@ -409,7 +411,10 @@ class Optimizer:
             self._archive[data.tobytes()] = mv
             for name in _BEST_NAMES:
                 bests[name] = mv
-            self._distinct_bests = (mv,)
+            self._bests_changed()
+            return
+        if loss >= self._admit:  # the common case, decided by one comparison (see _bests_changed)
+            self._check_reevaluation(data, loss)
             return
         # a new point has a single evaluation: its estimates are loss -/+ 70.71, loss, loss
         new_opt = loss - 70.71067811865476 < bests["optimistic"].optimistic
@@ -417,11 +422,7 @@ class Optimizer:
         new_avg = loss < bests["average"].mean
         new_min = loss < bests["minimum"].minimum
         if not (new_opt or new_pes or new_avg or new_min) and loss >= self._runner_up:
-            first = data[0] if data.shape[0] else None
-            for mv in self._distinct_bests:
-                if mv.first == first and np.array_equal(mv.data, data):
-                    self._reevaluate(mv, loss)
-                    return
+            self._check_reevaluation(data, loss)
             return
         if not (new_opt or new_pes or new_avg or new_min):
             # among the best losses seen so far: archive it, a later reboot may need it
@@ -450,7 +451,29 @@ class Optimizer:
             bests["average"] = mv
         if new_min:
             bests["minimum"] = mv
+        self._bests_changed()
+
+    def _check_reevaluation(self, data: NDArray[np.float64], loss: float) -> None:
+        """A point that enters no best: if it is one of the current bests, count the new evaluation."""
+        first = data[0] if data.shape[0] else None
+        for mv in self._distinct_bests:
+            if mv.first == first and np.array_equal(mv.data, data):
+                self._reevaluate(mv, loss)
+                return
+
+    def _bests_changed(self) -> None:
+        """After a change of the bests or the runner-up: the distinct bests, and the admission bound
+        ``_admit``, the lowest loss at which a new point surely beats none of the tests of
+        :meth:`_update_bests` (``nextafter`` covers the rounding of ``loss -/+ 70.71``)."""
+        bests = self.current_bests
         self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
+        self._admit = max(
+            math.nextafter(bests["optimistic"].optimistic + 70.71067811865476, math.inf),
+            math.nextafter(bests["pessimistic"].pessimistic - 70.71067811865476, math.inf),
+            bests["average"].mean,
+            bests["minimum"].minimum,
+            self._runner_up,
+        )
 
     def _could_be_best(self, loss: float) -> bool:
         """Whether a new point with this loss would enter the bests or the archive."""
@@ -475,7 +498,7 @@ class Optimizer:
                     bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))  # type: ignore[misc]
             elif mv.get_estimation(name) < bests[name].get_estimation(name):
                 bests[name] = mv
-        self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
+        self._bests_changed()
 
     def _prune_archive(self) -> None:
         """Keep the current bests and the best tenth of the archive by average loss."""
