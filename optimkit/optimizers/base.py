@@ -38,6 +38,7 @@ _MAGIC = b"OPTIMKIT-DUMP\n"
 _MAX_CONSTRAINT_TRIES = 100
 _BEST_NAMES = ("optimistic", "pessimistic", "average", "minimum")
 _NUM_RUNNERS_UP = 64
+_NO_DATA = np.zeros(0)
 
 
 class MultiValue:
@@ -51,10 +52,10 @@ class MultiValue:
         "parameter", "count", "mean", "square", "minimum", "variance", "optimistic", "pessimistic", "data", "first",
     )
 
-    def __init__(self, parameter: Parameter, loss: float) -> None:
+    def __init__(self, parameter: Parameter, loss: float, data: NDArray[np.float64] | None = None) -> None:
         self.parameter = parameter
-        self.data: NDArray[np.float64] = np.zeros(0)  # the point's standardized data (set by the optimizer)
-        self.first: Any = None  # its first coordinate: a cheap pre-check before comparing data
+        self.data: NDArray[np.float64] = _NO_DATA if data is None else data  # the point's standardized data
+        self.first: Any = self.data[0] if self.data.shape[0] else None  # a cheap pre-check before comparing data
         self.count = 1
         self.mean = loss
         self.square = loss * loss
@@ -112,7 +113,7 @@ class Optimizer:
 
     recast = False
     no_parallelization = False
-    _admit = -math.inf  # class default: an optimizer loaded from an older dump takes the exact path
+    _admit = _admit_bests = math.inf  # class default: an optimizer loaded from an older dump decides exactly
 
     def __init__(
         self,
@@ -154,7 +155,7 @@ class Optimizer:
         self._top_losses: list[float] = []  # max-heap (negated) of the best single losses seen
         self._runner_up = math.inf  # losses below this are archived even if not a best
         self._distinct_bests: tuple[MultiValue, ...] = ()
-        self._admit = -math.inf  # a new point with a loss >= this enters neither bests nor archive
+        self._admit = self._admit_bests = math.inf  # a loss >= _admit enters neither bests nor archive
         self.current_bests: dict[str, MultiValue] = {}
         self._num_objectives: int | None = None
         self._pareto: _pareto.ParetoFront | None = None
@@ -406,8 +407,7 @@ class Optimizer:
         cache = candidate._std_cache
         data = cache[1] if cache is not None and cache[0] is self.parametrization else self._data_of(candidate)
         if not bests:
-            mv = MultiValue(candidate, loss)
-            mv.data, mv.first = data, (data[0] if data.shape[0] else None)
+            mv = MultiValue(candidate, loss, data)
             self._archive[data.tobytes()] = mv
             for name in _BEST_NAMES:
                 bests[name] = mv
@@ -424,7 +424,8 @@ class Optimizer:
         if not (new_opt or new_pes or new_avg or new_min) and loss >= self._runner_up:
             self._check_reevaluation(data, loss)
             return
-        if not (new_opt or new_pes or new_avg or new_min):
+        new_best = new_opt or new_pes or new_avg or new_min
+        if not new_best:
             # among the best losses seen so far: archive it, a later reboot may need it
             top = self._top_losses
             if len(top) < _NUM_RUNNERS_UP:
@@ -440,9 +441,10 @@ class Optimizer:
             return
         if len(archive) >= self._archive_max:
             self._prune_archive()
-        mv = MultiValue(candidate, loss)
-        mv.data, mv.first = data, (data[0] if data.shape[0] else None)
-        archive[key] = mv
+        archive[key] = mv = MultiValue(candidate, loss, data)
+        if not new_best:  # a runner-up: the bests stay, only the bound may move
+            self._admit = max(self._admit_bests, self._runner_up)
+            return
         if new_opt:
             bests["optimistic"] = mv
         if new_pes:
@@ -467,13 +469,13 @@ class Optimizer:
         :meth:`_update_bests` (``nextafter`` covers the rounding of ``loss -/+ 70.71``)."""
         bests = self.current_bests
         self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
-        self._admit = max(
+        self._admit_bests = max(
             math.nextafter(bests["optimistic"].optimistic + 70.71067811865476, math.inf),
             math.nextafter(bests["pessimistic"].pessimistic - 70.71067811865476, math.inf),
             bests["average"].mean,
             bests["minimum"].minimum,
-            self._runner_up,
         )
+        self._admit = max(self._admit_bests, self._runner_up)
 
     def _could_be_best(self, loss: float) -> bool:
         """Whether a new point with this loss would enter the bests or the archive."""
