@@ -89,6 +89,17 @@ def test_admission_bound_gives_the_bests_of_the_exact_tests(tells: list[tuple[in
     assert sorted(fast._archive) == sorted(exact._archive) and fast._runner_up == exact._runner_up < math.inf
 
 
+def test_optimizer_from_a_dump_without_the_admission_bound_decides_exactly() -> None:
+    """A dump written before the bound existed lacks it: the class default sends tells the exact way."""
+    opt = make()
+    for loss in (5.0, 4.0):
+        opt.tell(opt.ask(), loss)
+    del opt.__dict__["_admit"], opt.__dict__["_admit_bests"]
+    better = opt.ask()
+    opt.tell(better, 1.0)
+    assert opt.current_bests["minimum"].parameter is better and opt.recommend().loss == 1.0
+
+
 def test_minimize_sequential_finds_better_than_start() -> None:
     opt = make(budget=300)
     rec = opt.minimize(shifted_sphere)
