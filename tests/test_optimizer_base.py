@@ -100,6 +100,24 @@ def test_optimizer_from_a_dump_without_the_admission_bound_decides_exactly() -> 
     assert opt.current_bests["minimum"].parameter is better and opt.recommend().loss == 1.0
 
 
+@pytest.mark.parametrize("vectorized", [False, True])
+def test_archive_keeps_no_batch_alive(vectorized: bool) -> None:
+    """Archived points own their data and values: a row view would keep its whole batch in memory
+    (popsize x dimension floats per archived point, for the length of the run)."""
+    opt = ok.optimizers.registry["ANSR"](parametrization=ok.p.Array(shape=(16,), lower=-2, upper=2), budget=2048,
+                                         seed=0, popsize=32)
+    if vectorized:
+        opt.minimize(lambda x: np.sum(x**2, axis=1), vectorized=True)
+    else:
+        opt.minimize(lambda x: float(np.sum(x**2)))
+    assert len(opt._archive) > 10
+    for mv in opt._archive.values():
+        cand = mv.parameter
+        assert mv.data.base is None and cand._raw_data.base is None and mv.data.shape == (16,)
+        np.testing.assert_allclose(cand.get_standardized_data(reference=opt.parametrization), mv.data)
+        assert float(np.sum(cand.value**2)) == pytest.approx(mv.mean)
+
+
 def test_minimize_sequential_finds_better_than_start() -> None:
     opt = make(budget=300)
     rec = opt.minimize(shifted_sphere)

@@ -407,7 +407,7 @@ class Optimizer:
         cache = candidate._std_cache
         data = cache[1] if cache is not None and cache[0] is self.parametrization else self._data_of(candidate)
         if not bests:
-            mv = MultiValue(candidate, loss, data)
+            mv = MultiValue(candidate, loss, self._own_memory(candidate, data))
             self._archive[data.tobytes()] = mv
             for name in _BEST_NAMES:
                 bests[name] = mv
@@ -441,7 +441,7 @@ class Optimizer:
             return
         if len(archive) >= self._archive_max:
             self._prune_archive()
-        archive[key] = mv = MultiValue(candidate, loss, data)
+        archive[key] = mv = MultiValue(candidate, loss, self._own_memory(candidate, data))
         if not new_best:  # a runner-up: the bests stay, only the bound may move
             self._admit = max(self._admit_bests, self._runner_up)
             return
@@ -454,6 +454,17 @@ class Optimizer:
         if new_min:
             bests["minimum"] = mv
         self._bests_changed()
+
+    @staticmethod
+    def _own_memory(candidate: Parameter, data: NDArray[np.float64]) -> NDArray[np.float64]:
+        """``data`` and ``candidate`` without memory shared with a batch, for the archive: a kept row
+        view would keep its whole batch (popsize rows of data and values) alive."""
+        cache = candidate._std_cache
+        cached = cache is not None and cache[1] is data
+        own = candidate._own_memory()
+        if cached and own is not None:
+            return own
+        return data.copy() if data.base is not None else data
 
     def _check_reevaluation(self, data: NDArray[np.float64], loss: float) -> None:
         """A point that enters no best: if it is one of the current bests, count the new evaluation."""
@@ -612,7 +623,7 @@ class Optimizer:
             self._num_objectives = 1
         bests = self.current_bests
         if not bests or self._could_be_best(best):
-            cand = self._spawn(np.ascontiguousarray(data[i]))
+            cand = self._spawn(data[i].copy())  # a copy: the archive must not keep the batch alive
             cand._loss = float(losses[i])
             self._update_bests(cand, best)
         self._internal_tell_batch(data, internal)

@@ -113,6 +113,16 @@ class Parameter:
         self._std_cache = (ref, data)
         return data
 
+    def _own_memory(self) -> NDArray[np.float64] | None:
+        """Copy the arrays this parameter shares with a batch (``_fast_child`` rows): an archive
+        keeps it, and a row would keep its whole batch alive. Returns the cached data, if any."""
+        cache = self._std_cache
+        if cache is None:
+            return None
+        if cache[1].base is not None:
+            self._std_cache = cache = (cache[0], cache[1].copy())
+        return cache[1]
+
     def set_standardized_data(self: P, data: Any, *, reference: Parameter | None = None) -> P:
         """Set the value from flat standardized data relative to ``reference`` (default: itself)."""
         ref = self if reference is None else reference

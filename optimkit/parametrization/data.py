@@ -271,6 +271,12 @@ class Array(Parameter):
         new._trivial = self._trivial
         return new
 
+    def _own_memory(self) -> NDArray[np.float64] | None:
+        if self._raw_data.base is not None:  # a row of the batch's values (see _fast_child)
+            self._raw_data = self._raw_data.copy()
+            self._vcache = None  # recomputed from the copy when asked
+        return super()._own_memory()
+
     def _values_from_data(self, data: NDArray[np.float64]) -> NDArray[Any]:
         """Vectorized: rows of standardized data (n, d) w.r.t. self -> values (n, *shape)."""
         s = self._sigma
