@@ -55,7 +55,7 @@ class MultiValue:
     def __init__(self, parameter: Parameter, loss: float, data: NDArray[np.float64] | None = None) -> None:
         self.parameter = parameter
         self.data: NDArray[np.float64] = _NO_DATA if data is None else data  # the point's standardized data
-        self.first: Any = self.data[0] if self.data.shape[0] else None  # a cheap pre-check before comparing data
+        self.first: Any = self.data.item(0) if self.data.shape[0] else None  # a cheap pre-check (a float)
         self.count = 1
         self.mean = loss
         self.square = loss * loss
@@ -468,7 +468,7 @@ class Optimizer:
 
     def _check_reevaluation(self, data: NDArray[np.float64], loss: float) -> None:
         """A point that enters no best: if it is one of the current bests, count the new evaluation."""
-        first = data[0] if data.shape[0] else None
+        first = data.item(0) if data.shape[0] else None
         for mv in self._distinct_bests:
             if mv.first == first and np.array_equal(mv.data, data):
                 self._reevaluate(mv, loss)
