@@ -264,7 +264,7 @@ class ANSR(Optimizer):
     def _start_epoch(self, state: State) -> None:
         self._state = state
         self._data = self._box.to_data(state.pos)
-        self._values: Any = False  # the epoch's values: computed at its first single ask
+        self._values: Any = None  # (data rows, value rows) of the epoch: made at its first single ask
         self._queue = deque(range(self._params.popsize))
         self._told, self._num_told = [False] * self._params.popsize, 0
 
@@ -285,10 +285,11 @@ class ANSR(Optimizer):
             self._ensure_state()
         if self._queue:
             index = self._queue.popleft()
-            if self._values is False:
-                self._values = self._bulk_values(self._data)
-            values = self._values
-            candidate = self._spawn(self._data[index], None if values is None else values[index])
+            if self._values.__class__ is not tuple:  # the epoch's first single ask: its rows in bulk
+                bulk = self._bulk_values(self._data)
+                self._values = (list(self._data), [None] * len(self._data) if bulk is None else list(bulk))
+            rows, values = self._values
+            candidate = self._spawn(rows[index], values[index])
             candidate._tag = self._tags[index]
         else:
             unit = self._scouts(1)
