@@ -107,13 +107,14 @@ def wait_until(predicate, proc: subprocess.Popen, what: str, limit: float = 120.
             raise AssertionError(f"child exited ({proc.returncode}) before {what}: {proc.stderr.read()[-3000:]}")
         if time.monotonic() > deadline:
             proc.kill()
+            proc.communicate(timeout=30)
             raise AssertionError(f"child never reached {what}")
         time.sleep(0.01)
 
 
 def sigkill(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)  # reaps it and closes its pipes
     assert proc.returncode == -signal.SIGKILL
 
 
