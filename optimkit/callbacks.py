@@ -87,7 +87,7 @@ class _LossImprovementToleranceCriterion:
         if best < self._best:
             self._best = best
             self._best_at = optimizer.num_tell
-        return optimizer.num_tell - self._best_at > self._window
+        return bool(optimizer.num_tell - self._best_at > self._window)
 
 
 class OptimizerDump:

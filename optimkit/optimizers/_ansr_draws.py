@@ -68,7 +68,7 @@ def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple
         guide = None if p_self >= 1.0 else guides_from_uniform(u[2 * k:], p_self)
 
     def noise(size: Any) -> Array:  # = gen.normal(0, sigma, size), without its argument handling
-        z = gen.standard_normal(size)
+        z: Array = gen.standard_normal(size)
         z *= sigma
         return z
 

@@ -132,7 +132,7 @@ def find_losers(best_loss: Array, best_index: int, restart_tolerance: float) -> 
     else:
         with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, never converged
             converged = hi - lo < restart_tolerance * np.abs(hi)
-    losers = order[converged.nonzero()[0] + 1]
+    losers: NDArray[np.intp] = order[converged.nonzero()[0] + 1]
     losers.sort()
     return losers
 

@@ -883,7 +883,7 @@ class ConfiguredOptimizer:
         return self.name
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._config == self._config  # type: ignore[attr-defined]
+        return type(other) is type(self) and other._config == self._config
 
     def __hash__(self) -> int:
         return hash((type(self).__name__, repr(sorted(self._config.items(), key=lambda kv: kv[0]))))

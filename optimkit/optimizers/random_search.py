@@ -71,7 +71,8 @@ class RandomSearch(Optimizer):
         if self._bounded is not None:
             unit = _rng.uniform(self._rng, (n, d))
             data = np.where(self._bounded, self._box.to_data(unit), data)
-        return data
+        out: NDArray[np.float64] = data
+        return out
 
     def _internal_ask_candidate(self) -> Parameter:
         if self.middle_point and self._num_ask == 0:

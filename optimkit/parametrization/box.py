@@ -81,7 +81,8 @@ class UnitBox:
             raw = c + h * (np.tan(z * np.pi / 2) if leaf._method == "arctan" else np.arctanh(z))
             part = (raw - leaf._raw_data) / leaf._sigmas()
             data[..., sl] = np.where(mask, part, data[..., sl])
-        return data
+        out: NDArray[np.float64] = data
+        return out
 
     def from_data(self, data: NDArray[np.float64]) -> NDArray[np.float64]:
         """Standardized data -> unit box (clipped to ``[0, 1]``)."""
@@ -94,4 +95,5 @@ class UnitBox:
             t = (raw - c) / h
             v = c + h * ((2 / np.pi) * np.arctan(t) if leaf._method == "arctan" else np.tanh(t))
             unit[..., sl] = np.where(mask, (v - lo) / (up - lo), unit[..., sl])
-        return np.clip(unit, 0.0, 1.0)
+        clipped: NDArray[np.float64] = np.clip(unit, 0.0, 1.0)
+        return clipped

@@ -54,7 +54,8 @@ class _BaseChoice(Parameter):
     @property
     def indices(self) -> NDArray[np.int64]:
         """Chosen index (one per repetition)."""
-        return self._indices.copy()
+        indices: NDArray[np.int64] = self._indices.copy()
+        return indices
 
     def _get_value(self) -> Any:
         if self._reps is None:
@@ -92,7 +93,7 @@ class _BaseChoice(Parameter):
 
     @property
     def dimension(self) -> int:
-        return self._raw_data.shape[0]
+        return int(self._raw_data.shape[0])
 
     def _new_like(self) -> _BaseChoice:
         new = super()._new_like()
@@ -151,7 +152,8 @@ class Choice(_BaseChoice):
         logits = self._raw_data.reshape(self._num, len(self._choices))
         e = np.exp(logits - logits.max(axis=1, keepdims=True))
         p = e / e.sum(axis=1, keepdims=True)
-        return p[0] if self._reps is None else p
+        probs: NDArray[np.float64] = p[0] if self._reps is None else p
+        return probs
 
     def _sample_into(self, rng: _rng.RandomLike, ref: Parameter) -> None:
         self._indices = _rng.integers(rng, 0, len(self._choices), self._num).astype(np.int64)

@@ -38,7 +38,8 @@ def _as_flat(x: Any, size: int, name: str) -> NDArray[np.float64] | None:
         return np.full(size, float(arr.ravel()[0]))
     if arr.size != size:
         raise OptimkitValueError(f"{name} must be a scalar or have {size} elements, got shape {arr.shape}")
-    return arr.ravel().copy()
+    flat: NDArray[np.float64] = arr.ravel().copy()
+    return flat
 
 
 class Array(Parameter):
@@ -201,10 +202,11 @@ class Array(Parameter):
 
     @property
     def dimension(self) -> int:
-        return self._raw_data.shape[0]
+        return int(self._raw_data.shape[0])
 
     def _raw(self) -> NDArray[np.float64]:
-        return self._raw_data
+        raw: NDArray[np.float64] = self._raw_data
+        return raw
 
     def _sigmas(self) -> NDArray[np.float64]:
         s = self._sigma
@@ -296,7 +298,8 @@ class Array(Parameter):
             out = raw if self._trivial else self._forward(raw)
         if self._int:
             out = np.round(out).astype(np.int64)
-        return out.reshape((data.shape[0],) + self._shape)
+        values: NDArray[Any] = out.reshape((data.shape[0],) + self._shape)
+        return values
 
     def _update_trivial(self) -> None:
         self._trivial = self._lower is None and self._upper is None and not self._int and not self._log
