@@ -7,8 +7,9 @@ restarted at random (never the global best), and every coordinate moves to ``gui
 ``p_self``, else the best of a uniformly chosen *other* particle.
 
 The numpy core (``init/ask/tell``; its random draws live in ``_ansr_draws``) is shared by the
-ask/tell ``ANSR`` below and :mod:`optimkit.compat.ansr`. References: Wu (2014), Across neighbourhood search for numerical
-optimization, arXiv:1401.3376; restarts as in https://github.com/fxeqxmulfx/ansr.
+ask/tell ``ANSR`` below and :mod:`optimkit.compat.ansr`. References: Wu (2014), Across
+neighbourhood search for numerical optimization, arXiv:1401.3376; restarts as in
+https://github.com/fxeqxmulfx/ansr.
 """
 
 from __future__ import annotations

@@ -475,9 +475,10 @@ class Optimizer:
                 return
 
     def _bests_changed(self) -> None:
-        """After a change of the bests or the runner-up: the distinct bests, and the admission bound
-        ``_admit``, the lowest loss at which a new point surely beats none of the tests of
-        :meth:`_update_bests` (``nextafter`` covers the rounding of ``loss -/+ 70.71``)."""
+        """After a change of the bests: the distinct bests, and the admission bound ``_admit``, the
+        lowest loss at which a new point surely passes none of the tests of :meth:`_update_bests`
+        (``nextafter`` covers the rounding of ``loss -/+ 70.71``; a new runner-up only lowers the
+        ``_runner_up`` part, see there)."""
         bests = self.current_bests
         self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
         self._admit_bests = max(
@@ -487,17 +488,6 @@ class Optimizer:
             bests["minimum"].minimum,
         )
         self._admit = max(self._admit_bests, self._runner_up)
-
-    def _could_be_best(self, loss: float) -> bool:
-        """Whether a new point with this loss would enter the bests or the archive."""
-        bests = self.current_bests
-        return (
-            loss < bests["minimum"].minimum
-            or loss < bests["average"].mean
-            or loss + 70.71067811865476 < bests["pessimistic"].pessimistic
-            or loss - 70.71067811865476 < bests["optimistic"].optimistic
-            or loss < self._runner_up
-        )
 
     def _reevaluate(self, mv: MultiValue, loss: float) -> None:
         bests = self.current_bests
@@ -622,7 +612,7 @@ class Optimizer:
         if self._num_objectives is None:
             self._num_objectives = 1
         bests = self.current_bests
-        if not bests or self._could_be_best(best):
+        if not bests or best < self._admit:  # else it enters neither the bests nor the archive
             cand = self._spawn(data[i].copy())  # a copy: the archive must not keep the batch alive
             cand._loss = float(losses[i])
             self._update_bests(cand, best)
