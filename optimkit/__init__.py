@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from . import callbacks, errors, executors, families, optimizers, p, parametrization
-from .optimizers.base import load
+from .core import load
 
 __version__ = "0.1.0"
 __all__ = [

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from .core import ConfiguredOptimizer
 from .optimizers.ansr import ConfANSR
-from .optimizers.base import ConfiguredOptimizer
 from .optimizers.eanomad import ConfEANOMAD
 from .optimizers.random_search import ConfRandomSearch
 from .optimizers.snes import ConfSNES

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core import ConfiguredOptimizer, Optimizer, registry
+
 # importing the algorithm modules registers their optimizers and presets
 from . import ansr, auto, base, eanomad, random_search, snes, xnes  # noqa: F401
-from .base import ConfiguredOptimizer, Optimizer, registry
 from .random_search import RandomSearch
 
 __all__ = ["Optimizer", "ConfiguredOptimizer", "registry", "RandomSearch", "base", "random_search"]

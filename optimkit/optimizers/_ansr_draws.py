@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..rng import as_generator as _as_generator
+from ..rng import as_random_state
+
 if TYPE_CHECKING:
     from .ansr import Params
 
@@ -102,11 +105,6 @@ def draw_reference(gen: np.random.Generator, params: Params, k: int, d: int) -> 
 
 
 def as_generator(rng: Any) -> np.random.Generator:
-    """A ``Generator`` on ``rng``'s own stream (a ``RandomState`` lends its bit generator): its
-    ziggurat normals are ~1.6x faster than the polar method, and seeding ``rng`` reseeds them."""
-    if isinstance(rng, np.random.Generator):
-        return rng
-    bit_generator = getattr(rng, "_bit_generator", None)
-    if bit_generator is None:  # pragma: no cover - older numpy
-        return np.random.default_rng(rng.randint(2**31 - 1))
-    return np.random.Generator(bit_generator)
+    """A ``Generator`` on ``rng``'s own stream (see :func:`optimkit.rng.as_generator`): its ziggurat
+    normals are ~1.6x faster than the polar method, and seeding ``rng`` reseeds them."""
+    return _as_generator(rng if isinstance(rng, np.random.Generator) else as_random_state(rng))

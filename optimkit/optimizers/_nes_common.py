@@ -15,9 +15,9 @@ from typing import Any, ClassVar
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..core import Optimizer
 from ..errors import OptimkitValueError
 from ..parametrization import Parameter
-from .base import Optimizer
 
 __all__ = ["NESOptimizer", "default_popsize", "check_options", "check_family_options", "check_mean",
            "rank_utilities", "utility_weights", "clean_losses", "stop_reason", "push_history", "can_restart",

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core import ConfiguredOptimizer, Optimizer, registry
 from ..errors import OptimkitValueError
 from ..parametrization import Parameter
 from ..parametrization.box import UnitBox
@@ -34,7 +35,6 @@ from ._ansr_draws import (
     guides_from_uniform,
     neighbour_index,
 )
-from .base import ConfiguredOptimizer, Optimizer, registry
 
 __all__ = ["Params", "State", "init", "ask", "tell", "evolve", "update_bests", "find_losers", "restart",
            "perturb", "inject", "ANSR", "ConfANSR",

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..core import Optimizer, registry
 from ..parametrization import Array, Choice, Container, Parameter, TransitionChoice
-from .base import Optimizer, registry
 
 __all__ = ["Auto", "choose"]
 

@@ -34,10 +34,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.stats import rankdata
 
+from ..core import ConfiguredOptimizer, Optimizer, registry
 from ..errors import OptimkitValueError
 from ..parametrization import UnitBox
+from ..rng import as_generator
 from . import _nomad_worker as nw
-from .base import ConfiguredOptimizer, Optimizer, registry
 
 __all__ = ["Params", "State", "Task", "DEFAULT_NOMAD_OPTIONS", "init", "rank_weights", "breed",
            "plan_generation", "finish_generation", "EANOMAD", "ConfEANOMAD"]
@@ -169,7 +170,7 @@ class Task:
 
 def _gen(rng: Any) -> np.random.Generator:
     """A Generator on ``rng``'s own stream (a RandomState shares its bit generator)."""
-    return rng if isinstance(rng, np.random.Generator) else np.random.Generator(rng._bit_generator)
+    return as_generator(rng)
 
 
 def init(params: Params, dimension: int, rng: Any, reference: Array | None = None) -> State:

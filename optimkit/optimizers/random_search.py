@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import _rng
+from .. import rng as _rng
+from ..core import ConfiguredOptimizer, Optimizer, registry
 from ..errors import OptimkitValueError
 from ..parametrization import Parameter, UnitBox
-from .base import ConfiguredOptimizer, Optimizer, registry
 
 __all__ = ["RandomSearch", "ConfRandomSearch"]
 

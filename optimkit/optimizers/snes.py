@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..core import ConfiguredOptimizer, registry
 from ..errors import OptimkitValueError
 from ..parametrization import Parameter
 from ._nes_common import (
@@ -41,7 +42,6 @@ from ._nes_common import (
     rank_utilities,
     stop_reason,
 )
-from .base import ConfiguredOptimizer, registry
 
 __all__ = ["SNES", "ConfSNES", "SNESParams", "SNESState", "snes_init", "snes_ask", "snes_tell", "snes_restart"]
 

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..core import ConfiguredOptimizer, registry
 from ..errors import InefficientSettingsWarning, OptimkitValueError
 from ..parametrization import Parameter
 from ._nes_common import (
@@ -47,7 +48,6 @@ from ._nes_common import (
     rank_utilities,
     stop_reason,
 )
-from .base import ConfiguredOptimizer, registry
 
 __all__ = ["XNES", "ConfXNES", "XNESParams", "XNESState", "xnes_init", "xnes_ask", "xnes_tell", "xnes_restart"]
 

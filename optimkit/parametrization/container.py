@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import _rng
+from .. import rng as _rng
 from ..errors import OptimkitValueError
 from .core import Parameter, as_parameter
 

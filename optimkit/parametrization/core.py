@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from .. import _rng
+from .. import rng as _rng
 from ..errors import OptimkitTypeError, OptimkitValueError
 
 P = TypeVar("P", bound="Parameter")
@@ -206,12 +206,12 @@ class Parameter:
     def random_state(self) -> _rng.RandomLike:
         """The generator all draws of this parameter (and of optimizers using it) come from.
 
-        A ``np.random.RandomState`` seeded from numpy's global generator at first access, as in
-        nevergrad; seed it (``.random_state.seed(42)``) or assign a seeded ``RandomState`` or
+        A ``np.random.RandomState`` (an :class:`optimkit.rng.SharedRandomState`) seeded from the
+        operating system at first access, as in nevergrad; seed it (``.random_state.seed(42)``) or assign a seeded ``RandomState`` or
         ``Generator`` before the first ask to make a run reproducible.
         """
         if self._random_state is None:
-            self._random_state = np.random.RandomState(np.random.randint(2**31 - 1))
+            self._random_state = _rng.SharedRandomState()  # seeded from the OS, never the global RNG
             self._propagate_random_state()
         return self._random_state
 

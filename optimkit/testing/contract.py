@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import errors
-from ..optimizers.base import Optimizer
+from ..core import Optimizer
 from ..parametrization import Array, Choice, Instrumentation, Log, Parameter, Scalar
 
 Factory = Callable[..., Optimizer]
