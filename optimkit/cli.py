@@ -22,6 +22,7 @@ import numpy as np  # noqa: E402
 
 from . import callbacks, errors  # noqa: E402
 from .functions import FUNCTIONS  # noqa: E402
+from .core import ConfiguredOptimizer  # noqa: E402
 from .optimizers import registry  # noqa: E402
 from .parametrization import Array  # noqa: E402
 
@@ -33,13 +34,15 @@ class CliError(Exception):
 
 
 def describe(obj: Any) -> str:
-    """First line of the docstring of an optimizer class or family member."""
-    doc = getattr(obj, "__doc__", None) or ""
-    if not isinstance(obj, type):
-        cls_doc = type(obj).__doc__ or ""
-        doc = getattr(obj, "description", None) or cls_doc
-    line = doc.strip().splitlines()[0] if doc.strip() else ""
-    return line.rstrip(".")
+    """First line of the docstring of an optimizer class; for a family member, that of the class it
+    configures followed by the member's own settings (``[sigma=0.04, p_self=0.05]``)."""
+    settings = ""
+    if isinstance(obj, ConfiguredOptimizer):
+        settings = f" [{obj.settings}]" if obj.settings else ""
+        obj = obj.optimizer_class
+    doc = (getattr(obj, "__doc__", None) or "").strip()
+    line = doc.splitlines()[0].rstrip(".") if doc else ""
+    return line + settings
 
 
 def _objective(spec: str, dim: int) -> tuple[Callable[..., Any], float, str]:

@@ -22,7 +22,7 @@ def _interval(low: float, high: float, low_open: bool, high_open: bool) -> str:
 
 def check_int(name: str, value: Any, low: float = -math.inf, high: float = math.inf) -> int:
     """``value`` as an ``int`` if it is an integer (not a bool) in ``[low, high]``, else raise."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= value <= high:
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and low <= int(value) <= high:
         return int(value)
     raise OptimkitValueError(f"{name} must be an integer in {_interval(low, high, False, False)}, got {value!r}")
 

@@ -74,3 +74,10 @@ def test_run_on_a_local_ray(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     )
     assert code == 0
     assert len((tmp_path / "RandomSearch-sphere-2D-seed0.jsonl").read_text().splitlines()) == 8
+
+
+def test_list_shows_each_presets_own_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["list"]) == 0
+    lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line.strip()}
+    assert "sigma=0.04" in lines["ANSRPeriodic"] and "p_self=0.05" in lines["ANSRPeriodic"]
+    assert "sigma=0.12" in lines["ANSRUnimodal"] and "p_self=0.95" not in lines["ANSRUnimodal"]

@@ -47,3 +47,25 @@ def test_family_validates_at_construction_and_seeds() -> None:
     a = ok.families.ConfRandomSearch(seed=3)(parametrization=2, budget=5)
     b = ok.families.ConfRandomSearch(seed=3)(parametrization=2, budget=5)
     assert a.ask().value.tolist() == b.ask().value.tolist()
+
+
+def test_family_equality_includes_the_class_and_compares_arrays() -> None:
+    import numpy as np
+
+    assert ConfiguredOptimizer(ok.optimizers.ANSR, {}) != ConfiguredOptimizer(ok.optimizers.XNES, {})
+    assert ConfiguredOptimizer(ok.optimizers.ANSR, {}) == ConfiguredOptimizer(ok.optimizers.ANSR, {})
+    a = ConfiguredOptimizer(ok.optimizers.RandomSearch, {"x": np.array([1.0, 2.0])})
+    b = ConfiguredOptimizer(ok.optimizers.RandomSearch, {"x": np.array([1.0, 2.0])})
+    c = ConfiguredOptimizer(ok.optimizers.RandomSearch, {"x": np.array([1.0, 3.0])})
+    assert a == b and a != c and hash(a) == hash(b)
+    assert len({a, b, c}) == 2
+    assert ok.families.ConfANSR(sigma=0.1) != ok.families.ConfANSR(sigma=0.2)
+
+
+def test_as_config_hands_the_family_to_the_class() -> None:
+    class Configured(ok.optimizers.RandomSearch):
+        def __init__(self, parametrization, budget=None, num_workers=1, *, config):  # type: ignore[no-untyped-def]
+            super().__init__(parametrization, budget, num_workers, scale=config.config()["scale"])
+
+    conf = ConfiguredOptimizer(Configured, {"scale": 3.0}, as_config=True)
+    assert conf(2, 10).scale == 3.0

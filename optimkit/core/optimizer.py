@@ -1,19 +1,15 @@
-"""The ask/tell ``Optimizer`` base class, ``ConfiguredOptimizer`` families and the ``registry``.
+"""The ask/tell ``Optimizer`` base class (nevergrad style): the public methods and the hooks.
 
-The public methods (``ask``, ``tell``, ``recommend``, ``minimize``) do the bookkeeping
-(counters, bests, Pareto front, callbacks, constraints, NaN handling) and call small
-``_internal_*`` hooks that each algorithm implements (see ``docs/internals.md``).
-Everything on the per-candidate path is kept cheap: a few attribute updates and no copies.
+The public methods (``ask``, ``tell``, ``recommend``, ``minimize``, the batch protocol
+``ask_data``/``tell_data``/``abandon_data``) do the bookkeeping (counters, bests, Pareto front,
+callbacks, constraints, NaN handling) and call small ``_internal_*`` hooks that each algorithm
+implements (see ``docs/internals.md``). Everything on the per-candidate path is kept cheap: a few
+attribute updates and no copies. The bests live in :mod:`.bests`, the dump format in
+:mod:`.persistence`, the ``minimize`` loops in :mod:`.runner`.
 """
 
 from __future__ import annotations
 
-import difflib
-import hashlib
-import heapq
-import inspect
-import io
-import json
 import math
 import os
 import pickle
@@ -29,75 +25,19 @@ from .. import errors
 from .. import rng as _rng
 from ..parametrization import Array, Parameter
 from . import pareto as _pareto
+from .bests import BestsKeeper
+from .persistence import read_dump, write_dump
+from .runner import Runner, check_minimize_options
 
 X = TypeVar("X", bound="Optimizer")
 Loss = Any
 
-__all__ = ["Optimizer", "ConfiguredOptimizer", "Registry", "registry", "MultiValue", "load"]
+__all__ = ["Optimizer", "load"]
 
-_MAGIC = b"OPTIMKIT-DUMP\n"
 _MAX_CONSTRAINT_TRIES = 100
-_BEST_NAMES = ("optimistic", "pessimistic", "average", "minimum")
-_NUM_RUNNERS_UP = 16  # archived besides the bests; 64 cost a quarter of all tells in improving runs
-_NO_DATA = np.zeros(0)
 
 
-class MultiValue:
-    """Statistics of the losses told for one point (repeated evaluations of noisy objectives).
-
-    ``optimistic``/``pessimistic`` are the mean minus/plus ``0.1 * sqrt(variance / (1 + count))``,
-    with a large prior variance for a single evaluation, as in nevergrad.
-    """
-
-    __slots__ = (
-        "parameter", "count", "mean", "square", "minimum", "variance", "optimistic", "pessimistic", "data", "first",
-    )
-
-    def __init__(self, parameter: Parameter, loss: float, data: NDArray[np.float64] | None = None) -> None:
-        self.parameter = parameter
-        self.data: NDArray[np.float64] = _NO_DATA if data is None else data  # the point's standardized data
-        self.first: Any = self.data.item(0) if self.data.shape[0] else None  # a cheap pre-check (a float)
-        self.count = 1
-        self.mean = loss
-        self.square = loss * loss
-        self.minimum = loss
-        self.variance = 1.0e6
-        self.optimistic = loss - 70.71067811865476  # 0.1 * sqrt(1e6 / 2)
-        self.pessimistic = loss + 70.71067811865476
-
-    def add_evaluation(self, loss: float) -> None:
-        """Account for one more evaluation of the same point."""
-        self.minimum = min(self.minimum, loss)
-        self.mean = (self.count * self.mean + loss) / (self.count + 1)
-        self.square = max((self.count * self.square + loss * loss) / (self.count + 1), self.mean**2)
-        self.count += 1
-        if not math.isfinite(self.mean):  # an infinite (failed) evaluation: no spread to speak of
-            self.variance, self.optimistic, self.pessimistic = math.inf, self.mean, self.mean
-            return
-        self.variance = math.sqrt(self.count / (self.count - 1.0)) * max(self.square - self.mean**2, 0.0)
-        delta = 0.1 * math.sqrt(self.variance / (1 + self.count))
-        self.optimistic = self.mean - delta
-        self.pessimistic = self.mean + delta
-
-    def get_estimation(self, name: str) -> float:
-        """The loss estimate used for the ``current_bests`` entry ``name``."""
-        if name == "average":
-            return float(self.mean)
-        return float(getattr(self, name))
-
-    @property
-    def optimistic_confidence_bound(self) -> float:
-        return float(self.optimistic)
-
-    @property
-    def pessimistic_confidence_bound(self) -> float:
-        return float(self.pessimistic)
-
-    def __repr__(self) -> str:
-        return f"MultiValue(mean={self.mean:g}, count={self.count}, parameter={self.parameter!r})"
-
-
-class Optimizer:
+class Optimizer(BestsKeeper):
     """Base class of ask/tell optimizers (nevergrad style). Optimizers minimize.
 
     Parameters
@@ -114,7 +54,6 @@ class Optimizer:
 
     recast = False
     no_parallelization = False
-    _admit = _admit_bests = math.inf  # class default: an optimizer loaded from an older dump decides exactly
 
     def __init__(
         self,
@@ -151,20 +90,13 @@ class Optimizer:
         self._suggestions: deque[Parameter] = deque()
         self._suggested: set[int] = set()
         self._asked: dict[int, Parameter] = {}
-        self._archive: dict[bytes, MultiValue] = {}  # points that were a best when told
-        self._archive_max = 10_000
-        self._top_losses: list[float] = []  # max-heap (negated) of the best single losses seen
-        self._runner_up = math.inf  # losses below this are archived even if not a best
-        self._distinct_bests: tuple[MultiValue, ...] = ()
-        self._admit = self._admit_bests = math.inf  # a loss >= _admit enters neither bests nor archive
-        self.current_bests: dict[str, MultiValue] = {}
+        self._init_bests()
         self._num_objectives: int | None = None
         self._pareto: _pareto.ParetoFront | None = None
         self._fast = isinstance(parametrization, Array)
         self._check_constraints = parametrization._has_constraints()
         self._warned: set[str] = set()
         self._batch_pending: list[Parameter] = []
-        self._noisy = False
 
     # ------------------------------------------------------------------ properties
     @property
@@ -396,124 +328,10 @@ class Optimizer:
                 category = errors.NanLossWarning
             warnings.warn(message, category, stacklevel=3)
 
-    def _update_bests(self, candidate: Parameter, loss: float) -> None:
-        """Update the archive and ``current_bests`` (nevergrad's estimates, kept cheap).
-
-        Only points that were a best, or among the 16 best losses, when told are archived (as
-        ``MultiValue`` records keyed by their data). Any other point costs a few float comparisons
-        and a check that it is not a re-evaluation of a current best; re-evaluations of such
-        points are counted as new points.
-        """
-        bests = self.current_bests
-        cache = candidate._std_cache
-        data = cache[1] if cache is not None and cache[0] is self.parametrization else self._data_of(candidate)
-        if not bests:
-            mv = MultiValue(candidate, loss, self._own_memory(candidate, data))
-            self._archive[data.tobytes()] = mv
-            for name in _BEST_NAMES:
-                bests[name] = mv
-            self._bests_changed()
-            return
-        if loss >= self._admit:  # the common case, decided by one comparison (see _bests_changed)
-            self._check_reevaluation(data, loss)
-            return
-        # a new point has a single evaluation: its estimates are loss -/+ 70.71, loss, loss
-        new_opt = loss - 70.71067811865476 < bests["optimistic"].optimistic
-        new_pes = loss + 70.71067811865476 < bests["pessimistic"].pessimistic
-        new_avg = loss < bests["average"].mean
-        new_min = loss < bests["minimum"].minimum
-        if not (new_opt or new_pes or new_avg or new_min) and loss >= self._runner_up:
-            self._check_reevaluation(data, loss)
-            return
-        new_best = new_opt or new_pes or new_avg or new_min
-        if not new_best:
-            # among the best losses seen so far: archive it, a later reboot may need it
-            top = self._top_losses
-            if len(top) < _NUM_RUNNERS_UP:
-                heapq.heappush(top, -loss)
-            else:
-                heapq.heapreplace(top, -loss)
-                self._runner_up = -top[0]
-        key = data.tobytes()
-        archive = self._archive
-        entry = archive.get(key)
-        if entry is not None:
-            self._reevaluate(entry, loss)
-            return
-        if len(archive) >= self._archive_max:
-            self._prune_archive()
-        archive[key] = mv = MultiValue(candidate, loss, self._own_memory(candidate, data))
-        if not new_best:  # a runner-up: the bests stay, only the bound may move
-            self._admit = max(self._admit_bests, self._runner_up)
-            return
-        if new_opt:
-            bests["optimistic"] = mv
-        if new_pes:
-            bests["pessimistic"] = mv
-        if new_avg:
-            bests["average"] = mv
-        if new_min:
-            bests["minimum"] = mv
-        self._bests_changed()
-
-    @staticmethod
-    def _own_memory(candidate: Parameter, data: NDArray[np.float64]) -> NDArray[np.float64]:
-        """``data`` and ``candidate`` without memory shared with a batch, for the archive: a kept row
-        view would keep its whole batch (popsize rows of data and values) alive."""
-        cache = candidate._std_cache
-        cached = cache is not None and cache[1] is data
-        own = candidate._own_memory()
-        if cached and own is not None:
-            return own
-        return data.copy() if data.base is not None else data
-
-    def _check_reevaluation(self, data: NDArray[np.float64], loss: float) -> None:
-        """A point that enters no best: if it is one of the current bests, count the new evaluation."""
-        first = data.item(0) if data.shape[0] else None
-        for mv in self._distinct_bests:
-            if mv.first == first and np.array_equal(mv.data, data):
-                self._reevaluate(mv, loss)
-                return
-
-    def _bests_changed(self) -> None:
-        """After a change of the bests: the distinct bests, and the admission bound ``_admit``, the
-        lowest loss at which a new point surely passes none of the tests of :meth:`_update_bests`
-        (``nextafter`` covers the rounding of ``loss -/+ 70.71``; a new runner-up only lowers the
-        ``_runner_up`` part, see there)."""
-        bests = self.current_bests
-        self._distinct_bests = tuple({id(b): b for b in bests.values()}.values())
-        self._admit_bests = max(
-            math.nextafter(bests["optimistic"].optimistic + 70.71067811865476, math.inf),
-            math.nextafter(bests["pessimistic"].pessimistic - 70.71067811865476, math.inf),
-            bests["average"].mean,
-            bests["minimum"].minimum,
-        )
-        self._admit = max(self._admit_bests, self._runner_up)
-
-    def _reevaluate(self, mv: MultiValue, loss: float) -> None:
-        bests = self.current_bests
-        if loss != mv.mean:
-            self._noisy = True  # the same point gave two different losses
-        before = {name: mv.get_estimation(name) for name in _BEST_NAMES if bests[name] is mv}
-        mv.add_evaluation(loss)
-        for name in _BEST_NAMES:
-            if name in before:
-                if mv.get_estimation(name) > before[name]:  # got worse: another point may be better now
-                    bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))  # type: ignore[misc]
-            elif mv.get_estimation(name) < bests[name].get_estimation(name):
-                bests[name] = mv
-        self._bests_changed()
-
-    def _prune_archive(self) -> None:
-        """Keep the current bests and the best tenth of the archive by average loss."""
-        keep = heapq.nsmallest(self._archive_max // 10, self._archive.items(), key=lambda kv: kv[1].mean)
-        self._archive = dict(keep)
-        for mv in self.current_bests.values():
-            self._archive[mv.data.tobytes()] = mv
-
     # ------------------------------------------------------------------ abandon
-    def _abandon(self, candidate: Parameter) -> None:
-        """``candidate`` was asked but will never be told: forget it and let the optimizer re-issue it."""
+    def abandon(self, candidate: Parameter) -> None:
+        """``candidate`` was asked but will never be told (its evaluation failed or was cancelled):
+        forget it, so that the optimizer re-issues it or moves on (a suggestion is asked again)."""
         if self._asked.pop(candidate._uid, None) is None:
             return
         self._num_ask -= 1
@@ -522,6 +340,8 @@ class Optimizer:
             self._suggestions.append(candidate)  # asked again first
             return
         self._internal_abandon(candidate)
+
+    _abandon = abandon  # the name used before the batch protocol was public
 
     # ------------------------------------------------------------------ recommend
     def provide_recommendation(self) -> Parameter:
@@ -596,29 +416,68 @@ class Optimizer:
             cand = pending[i] if i < len(pending) else self._spawn(np.ascontiguousarray(data[i]))
             self._internal_tell_candidate(cand, float(loss))
 
+    def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
+        """A batch from ``_internal_ask_batch`` will never be told (default: abandon its rows one by one)."""
+        pending: list[Parameter] = getattr(self, "_batch_pending", [])
+        self._batch_pending = []
+        for cand in pending:
+            self._internal_abandon(cand)
+
     @property
     def _batch_size(self) -> int:
         return max(self.num_workers, 1)
 
-    def _tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
-        """Tell a batch from the vectorized path: counters, bests, NaN handling, callbacks."""
+    # ------------------------------------------------------------------ batch protocol
+    @property
+    def preferred_batch_size(self) -> int:
+        """How many rows :meth:`ask_data` hands out best at once (a population method's generation)."""
+        return int(self._batch_size)
+
+    def ask_data(self, n: int) -> NDArray[np.float64]:
+        """``n`` candidates at once as rows of standardized data, shape ``(n, dimension)``.
+
+        Single-``Array`` parametrizations without cheap constraints only (others raise
+        ``UnsupportedParametrizationError``); the ask callbacks run once. Tell the rows back, in
+        the same order, with :meth:`tell_data`, or give them up with :meth:`abandon_data`, before
+        asking the next batch. :meth:`values_of` maps the rows to the objective's values.
+        """
+        if not self._fast:
+            raise errors.UnsupportedParametrizationError(
+                f"batches need a single Array parametrization, got {self.parametrization.name}: use ask()"
+            )
+        if self._check_constraints:
+            raise errors.UnsupportedParametrizationError("batches do not support cheap constraints: use ask()")
+        for callback in self._callbacks["ask"]:
+            callback(self)
+        data = self._internal_ask_batch(n)
+        self._num_ask += n
+        return data
+
+    def values_of(self, data: NDArray[np.float64]) -> NDArray[np.float64]:
+        """The values (what the objective takes) of rows of standardized data, shape ``(n, *shape)``."""
+        param = self.parametrization
+        if not isinstance(param, Array):
+            raise errors.UnsupportedParametrizationError(f"values_of needs a single Array parametrization, got {param.name}")
+        return param._values_from_data(data)
+
+    def tell_data(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
+        """Tell the 1-D float ``losses`` of the rows of the last :meth:`ask_data`: counters, bests
+        (each row under the admission bound enters them as a single tell would), NaN handling
+        and callbacks, then the algorithm's batch update."""
+        n = data.shape[0]
+        if losses.shape != (n,):
+            raise errors.OptimkitValueError(f"tell_data expects {n} losses (one per row), got shape {losses.shape}")
         internal = losses
-        i = int(losses.argmin())  # the first NaN, if there is one
-        best = float(losses[i])
-        if best != best:
+        if np.isnan(losses[losses.argmin()]):  # argmin stops at the first NaN: no NaN pass otherwise
             self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
             internal = np.where(np.isnan(losses), np.inf, losses)
-            i = int(internal.argmin())
-            best = float(internal[i])
         if self._num_objectives is None:
             self._num_objectives = 1
-        bests = self.current_bests
-        if not bests or best < self._admit:  # else it enters neither the bests nor the archive
-            cand = self._spawn(data[i].copy())  # a copy: the archive must not keep the batch alive
-            cand._loss = float(losses[i])
-            self._update_bests(cand, best)
+        elif self._num_objectives != 1:
+            raise errors.OptimkitValueError(f"tell_data takes one loss per row; this run has {self._num_objectives} objectives")
+        self._update_bests_rows(data, losses, internal, self._spawn)
         self._internal_tell_batch(data, internal)
-        self._num_tell += data.shape[0]
+        self._num_tell += n
         if self._callbacks["tell"]:
             for row, loss in zip(data, losses):
                 cand = self._spawn(np.ascontiguousarray(row))
@@ -626,13 +485,12 @@ class Optimizer:
                 for callback in self._callbacks["tell"]:
                     callback(self, cand, float(loss))
 
+    def abandon_data(self, data: NDArray[np.float64]) -> None:
+        """The rows of the last :meth:`ask_data` will never be told: the algorithm re-issues them."""
+        self._num_ask -= data.shape[0]
+        self._internal_abandon_batch(data)
 
-    def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
-        """A batch from ``_internal_ask_batch`` will never be told (default: abandon its rows one by one)."""
-        pending: list[Parameter] = getattr(self, "_batch_pending", [])
-        self._batch_pending = []
-        for cand in pending:
-            self._internal_abandon(cand)
+    _tell_batch = tell_data  # the name used before the batch protocol was public
 
     # ------------------------------------------------------------------ minimize
     def minimize(
@@ -673,22 +531,11 @@ class Optimizer:
             Dump the optimizer atomically to this file every ``checkpoint_every`` tells (default:
             every ``num_workers`` tells) and at the end; resume with ``type(opt).load(path)``.
         """
-        if self.budget is None:
-            raise errors.OptimkitValueError("minimize needs a budget: create the optimizer with budget=N")
-        if not callable(objective_function):
-            raise errors.OptimkitTypeError(f"objective_function must be callable, got {objective_function!r}")
-        if max_time is not None and (not isinstance(max_time, (int, float)) or max_time <= 0):
-            raise errors.OptimkitValueError(f"max_time must be None or a number > 0, got {max_time!r}")
-        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
-            raise errors.OptimkitValueError(f"checkpoint_every must be None or an int >= 1, got {checkpoint_every!r}")
+        check_minimize_options(self, objective_function, executor, max_time, checkpoint_every, vectorized)
         constraints = list(constraint_violation) if constraint_violation is not None else []
         every = checkpoint_every or self.num_workers
-        from .runner import Runner, check_picklable
-
         runner = Runner(self, objective_function, verbosity, constraints, max_time, checkpoint, every)
         if vectorized:
-            if executor is not None:
-                raise errors.OptimkitValueError("vectorized=True evaluates in this process: do not pass an executor")
             runner.run_vectorized()
         elif executor is None:
             if self.num_workers > 1:
@@ -699,9 +546,6 @@ class Optimizer:
                 )
             runner.run_sequential()
         else:
-            if not hasattr(executor, "submit"):
-                raise errors.OptimkitTypeError("executor must have a submit(fn, *args, **kwargs) method")
-            check_picklable(objective_function, executor)
             runner.run_executor(executor, batch_mode)
         if checkpoint is not None:
             self.dump(checkpoint)
@@ -733,31 +577,7 @@ class Optimizer:
         a crash never leaves a half-written dump. Asked-but-untold candidates are re-issued
         after ``load``.
         """
-        payload = pickle.dumps(self, protocol=pickle.HIGHEST_PROTOCOL)
-        header = {
-            "format": 1,
-            "class": f"{type(self).__module__}.{type(self).__qualname__}",
-            "size": len(payload),
-            "sha256": hashlib.sha256(payload).hexdigest(),
-        }
-        path = os.fspath(filepath)
-        directory = os.path.dirname(os.path.abspath(path))
-        tmp = os.path.join(directory, f".{os.path.basename(path)}.tmp-{os.getpid()}")
-        with open(tmp, "wb") as fh:
-            fh.write(_MAGIC)
-            fh.write(json.dumps(header).encode() + b"\n")
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:  # pragma: no cover - platforms without directory fds
-            return
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_dump(self, filepath)
 
     @classmethod
     def load(cls: type[X], filepath: str | os.PathLike[str]) -> X:
@@ -771,9 +591,8 @@ class Optimizer:
 
     def _after_load(self) -> None:
         # candidates in flight when dumped will never be told: re-issue them
-        inflight = list(self._asked.values())
-        for cand in inflight:
-            self._abandon(cand)
+        for cand in list(self._asked.values()):
+            self.abandon(cand)
 
     def __repr__(self) -> str:
         return (
@@ -783,127 +602,9 @@ class Optimizer:
 
 
 def load(filepath: str | os.PathLike[str]) -> Any:
-    """Load any optimkit dump (see ``Optimizer.dump``)."""
-    path = os.fspath(filepath)
-    try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-    except OSError as exc:
-        raise errors.LoadError(f"cannot read optimizer dump {path!r}: {exc}") from exc
-    if not raw.startswith(_MAGIC):
-        raise errors.LoadError(f"{path!r} is not an optimkit optimizer dump (no optimkit header)")
-    buf = io.BytesIO(raw[len(_MAGIC) :])
-    try:
-        header = json.loads(buf.readline().decode())
-        size, digest = int(header["size"]), str(header["sha256"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
-        raise errors.LoadError(f"{path!r} has a corrupted optimkit header") from exc
-    payload = buf.read()
-    if len(payload) != size:
-        raise errors.LoadError(
-            f"{path!r} is truncated: expected {size} bytes of optimizer state, found {len(payload)}"
-        )
-    if hashlib.sha256(payload).hexdigest() != digest:
-        raise errors.LoadError(f"{path!r} is corrupted: checksum mismatch")
-    try:
-        obj = pickle.loads(payload)
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure becomes one clear error
-        raise errors.LoadError(f"{path!r} could not be unpickled ({type(exc).__name__}: {exc})") from exc
+    """Load any optimkit dump (see ``Optimizer.dump``); raises ``LoadError`` on unreadable, truncated,
+    corrupted, foreign or other-version files."""
+    obj = read_dump(filepath)
     if isinstance(obj, Optimizer):
         obj._after_load()
     return obj
-
-
-# ---------------------------------------------------------------------- families and registry
-class ConfiguredOptimizer:
-    """A family member: an optimizer class with a fixed configuration, callable like a class.
-
-    ``ConfiguredOptimizer(OptimizerClass, config)(parametrization, budget=None, num_workers=1)``
-    builds ``OptimizerClass(parametrization, budget, num_workers, **config)`` (with
-    ``as_config=True``: ``OptimizerClass(parametrization, budget, num_workers, config=self)``).
-    """
-
-    recast = False
-    no_parallelization = False
-
-    def __init__(self, OptimizerClass: type[Optimizer], config: dict[str, Any], as_config: bool = False) -> None:
-        self._OptimizerClass = OptimizerClass
-        cfg = {k: v for k, v in config.items() if k not in ("self", "__class__")}
-        self._config = cfg
-        self._as_config = as_config
-        self.name = self._default_repr()
-
-    def config(self) -> dict[str, Any]:
-        """The configuration (a copy)."""
-        return dict(self._config)
-
-    def _default_repr(self) -> str:
-        defaults: dict[str, Any] = {}
-        if type(self) is not ConfiguredOptimizer:
-            for pname, p in inspect.signature(type(self).__init__).parameters.items():
-                if p.default is not inspect.Parameter.empty:
-                    defaults[pname] = p.default
-        shown = []
-        for k, v in self._config.items():
-            if k in defaults and _same(defaults[k], v):
-                continue
-            shown.append(f"{k}={v!r}")
-        head = type(self).__name__ if type(self) is not ConfiguredOptimizer else self._OptimizerClass.__name__
-        return f"{head}({', '.join(shown)})"
-
-    def __call__(self, parametrization: int | Parameter, budget: int | None = None, num_workers: int = 1) -> Optimizer:
-        if self._as_config:
-            opt = self._OptimizerClass(parametrization, budget, num_workers, config=self)  # type: ignore[call-arg]
-        else:
-            opt = self._OptimizerClass(parametrization, budget, num_workers, **self._config)
-        opt.name = self.name
-        return opt
-
-    def set_name(self, name: str, register: bool = False) -> ConfiguredOptimizer:
-        """Rename (and optionally register under that name); returns self."""
-        self.name = str(name)
-        if register:
-            registry.register_name(self.name, self)
-        return self
-
-    def load(self, filepath: str | os.PathLike[str]) -> Optimizer:
-        """Load a dump of an optimizer of this family."""
-        return self._OptimizerClass.load(filepath)
-
-    def __repr__(self) -> str:
-        return self.name
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other._config == self._config
-
-    def __hash__(self) -> int:
-        return hash((type(self).__name__, repr(sorted(self._config.items(), key=lambda kv: kv[0]))))
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b) or (a is None and b is None)
-    except Exception:  # noqa: BLE001 - incomparable means different
-        return False
-
-
-class Registry(dict):  # type: ignore[type-arg]
-    """Name -> optimizer class or ``ConfiguredOptimizer``; unknown names raise a ``KeyError`` with close names."""
-
-    def register(self, obj: Any) -> Any:
-        """Decorator: register a class under its own name."""
-        self.register_name(obj.__name__, obj)
-        return obj
-
-    def register_name(self, name: str, obj: Any, info: dict[str, Any] | None = None) -> None:
-        """Register ``obj`` under ``name`` (replacing a previous one)."""
-        del info
-        self[name] = obj
-
-    def __missing__(self, key: Any) -> Any:
-        close = difflib.get_close_matches(str(key), [str(k) for k in self], n=5, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
-        raise KeyError(f"{key!r} is not a registered optimizer.{hint} (see optimkit.optimizers.registry)")
-
-
-registry = Registry()

@@ -56,15 +56,19 @@ class ConfiguredOptimizer:
         """The configuration (a copy)."""
         return dict(self._config)
 
-    def _default_repr(self) -> str:
+    @property
+    def settings(self) -> str:
+        """The options that differ from the family's defaults, as ``"sigma=0.04, p_self=0.05"``."""
         defaults: dict[str, Any] = {}
         if type(self) is not ConfiguredOptimizer:
             for pname, p in inspect.signature(type(self).__init__).parameters.items():
                 if p.default is not inspect.Parameter.empty:
                     defaults[pname] = p.default
-        shown = [f"{k}={v!r}" for k, v in self._config.items() if not (k in defaults and _same(defaults[k], v))]
+        return ", ".join(f"{k}={v!r}" for k, v in self._config.items() if not (k in defaults and _same(defaults[k], v)))
+
+    def _default_repr(self) -> str:
         head = type(self).__name__ if type(self) is not ConfiguredOptimizer else self._OptimizerClass.__name__
-        return f"{head}({', '.join(shown)})"
+        return f"{head}({self.settings})"
 
     def __call__(self, parametrization: int | Parameter, budget: int | None = None, num_workers: int = 1) -> Optimizer:
         if self._as_config:

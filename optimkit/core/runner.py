@@ -1,4 +1,9 @@
-"""The loops behind ``Optimizer.minimize``: sequential, executor-based and vectorized."""
+"""The loops behind ``Optimizer.minimize``: sequential, executor-based and vectorized.
+
+They drive an optimizer through its public methods only (``ask``/``tell``/``abandon``, the batch
+protocol ``ask_data``/``tell_data``/``abandon_data``, ``dump``, counters): :class:`Steppable`
+names what they use, so this module never imports the optimizer.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +11,61 @@ import concurrent.futures as cf
 import pickle
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from .. import errors
 from ..parametrization import Array, Parameter
 
-if TYPE_CHECKING:
-    from .base import Optimizer
+__all__ = ["Runner", "Steppable", "check_minimize_options", "check_picklable"]
 
-__all__ = ["Runner", "check_picklable"]
+
+class Steppable(Protocol):
+    """What the ``minimize`` loops need of an optimizer: its public ask/tell and batch protocol."""
+
+    name: str
+    budget: int | None
+    num_workers: int
+    parametrization: Parameter
+    current_bests: dict[str, Any]
+
+    @property
+    def num_ask(self) -> int: ...
+    @property
+    def num_tell(self) -> int: ...
+    @property
+    def preferred_batch_size(self) -> int: ...
+    def ask(self) -> Parameter: ...
+    def tell(self, candidate: Parameter, loss: Any, constraint_violation: Any = None,
+             penalty_style: Any = None) -> None: ...
+    def abandon(self, candidate: Parameter) -> None: ...
+    def ask_data(self, n: int) -> NDArray[np.float64]: ...
+    def values_of(self, data: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def tell_data(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None: ...
+    def abandon_data(self, data: NDArray[np.float64]) -> None: ...
+    def dump(self, filepath: Any) -> None: ...
+
+
+def check_minimize_options(
+    opt: Steppable, fn: Any, executor: Any, max_time: Any, checkpoint_every: Any, vectorized: bool
+) -> None:
+    """Validate ``minimize``'s arguments before anything runs (each error names the argument)."""
+    if opt.budget is None:
+        raise errors.OptimkitValueError("minimize needs a budget: create the optimizer with budget=N")
+    if not callable(fn):
+        raise errors.OptimkitTypeError(f"objective_function must be callable, got {fn!r}")
+    if max_time is not None and (not isinstance(max_time, (int, float)) or max_time <= 0):
+        raise errors.OptimkitValueError(f"max_time must be None or a number > 0, got {max_time!r}")
+    if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every < 1):
+        raise errors.OptimkitValueError(f"checkpoint_every must be None or an int >= 1, got {checkpoint_every!r}")
+    if vectorized and executor is not None:
+        raise errors.OptimkitValueError("vectorized=True evaluates in this process: do not pass an executor")
+    if executor is not None:
+        if not hasattr(executor, "submit"):
+            raise errors.OptimkitTypeError("executor must have a submit(fn, *args, **kwargs) method")
+        check_picklable(fn, executor)
 
 
 def check_picklable(fn: Callable[..., Any], executor: Any) -> None:
@@ -36,7 +85,7 @@ class Runner:
 
     def __init__(
         self,
-        opt: Optimizer,
+        opt: Steppable,
         fn: Callable[..., Any],
         verbosity: int,
         constraints: list[Callable[[Any], float]],
@@ -80,14 +129,14 @@ class Runner:
         plain = not (self.constraints or self.verbosity or self.checkpoint is not None)
         ask, tell = opt.ask, (opt.tell if plain else self._tell)
         try:
-            while opt._num_ask < self.budget:
+            while opt.num_ask < self.budget:
                 if self.max_time is not None and self._out_of_time():
                     break
                 cand = ask()
                 try:
                     loss = fn(cand.value) if single else fn(*cand.args, **cand.kwargs)
                 except BaseException:
-                    opt._abandon(cand)
+                    opt.abandon(cand)
                     raise
                 tell(cand, loss)
         except errors.OptimkitEarlyStopping:
@@ -117,17 +166,17 @@ class Runner:
                             loss = fut.result()
                         except BaseException:
                             for other, ofut in finished[i:] + pending:
-                                opt._abandon(other)
+                                opt.abandon(other)
                                 if hasattr(ofut, "cancel"):
                                     ofut.cancel()
                             pending = []
                             raise
                         self._tell(cand, loss)
                         progressed = True
-                if not stop and (opt._num_ask >= self.budget or self._out_of_time()):
+                if not stop and (opt.num_ask >= self.budget or self._out_of_time()):
                     stop = True
                 if not stop and (not batch_mode or not pending):
-                    n_new = min(opt.num_workers - len(pending), self.budget - opt._num_ask)
+                    n_new = min(opt.num_workers - len(pending), self.budget - opt.num_ask)
                     for _ in range(n_new):
                         try:
                             cand = opt.ask()
@@ -137,12 +186,12 @@ class Runner:
                         try:
                             fut = executor.submit(fn, *cand.args, **cand.kwargs)
                         except BaseException:
-                            opt._abandon(cand)
+                            opt.abandon(cand)
                             raise
                         pending.append((cand, fut))
                         progressed = True
                 if not pending:
-                    if stop or opt._num_ask >= self.budget:
+                    if stop or opt.num_ask >= self.budget:
                         break
                     continue
                 if progressed:
@@ -158,45 +207,38 @@ class Runner:
                     sleep = min(sleep * 2, 0.01)
         except BaseException:
             for cand, fut in pending:
-                opt._abandon(cand)
+                opt.abandon(cand)
                 if hasattr(fut, "cancel"):
                     fut.cancel()
             raise
 
     def run_vectorized(self) -> None:
         opt, fn = self.opt, self.fn
-        param = opt.parametrization
-        if not isinstance(param, Array):
+        if not isinstance(opt.parametrization, Array):
             raise errors.UnsupportedParametrizationError(
-                f"vectorized=True needs a single Array parametrization, got {param.name}"
+                f"vectorized=True needs a single Array parametrization, got {opt.parametrization.name}"
             )
-        if opt._check_constraints or self.constraints:
+        if self.constraints:
             raise errors.UnsupportedParametrizationError("vectorized=True does not support constraints")
         last_dump = opt.num_tell
         try:
-            while opt._num_ask < self.budget:
+            while opt.num_ask < self.budget:
                 if self.max_time is not None and self._out_of_time():
                     break
-                for callback in opt._callbacks["ask"]:
-                    callback(opt)
-                n = min(opt._batch_size, self.budget - opt._num_ask)
-                data = opt._internal_ask_batch(n)
-                values = param._values_from_data(data)
-                opt._num_ask += n
+                n = min(opt.preferred_batch_size, self.budget - opt.num_ask)
+                data = opt.ask_data(n)
                 try:
-                    out = fn(values)
+                    out = fn(opt.values_of(data))
                     losses = np.asarray(out, dtype=np.float64).reshape(-1)
                 except BaseException:
-                    opt._num_ask -= n
-                    opt._internal_abandon_batch(data)
+                    opt.abandon_data(data)
                     raise
                 if losses.shape[0] != n:
-                    opt._num_ask -= n
-                    opt._internal_abandon_batch(data)
+                    opt.abandon_data(data)
                     raise errors.OptimkitValueError(
                         f"vectorized objective must return {n} losses (one per row), got shape {np.shape(out)}"
                     )
-                opt._tell_batch(data, losses)
+                opt.tell_data(data, losses)
                 if self.verbosity:
                     self._report(opt.current_bests["minimum"].parameter, float(np.nanmin(losses)))
                 if self.checkpoint is not None and opt.num_tell - last_dump >= self.every:
