@@ -20,7 +20,6 @@ __all__ = [
     "OptimkitWarning",
     "NanLossWarning",
     "FailedConstraintWarning",
-    "BadLossWarning",
     "NomadCrashWarning",
     "EvaluationFailedWarning",
     "InefficientSettingsWarning",
@@ -73,10 +72,6 @@ class OptimkitWarning(UserWarning):
 
 class NanLossWarning(OptimkitWarning):
     """A NaN loss was told: it is kept in the record and treated as the worst loss."""
-
-
-class BadLossWarning(OptimkitWarning):
-    """A loss could not be used as given (infinite, wrong shape...)."""
 
 
 class FailedConstraintWarning(OptimkitWarning):

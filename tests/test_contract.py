@@ -18,4 +18,7 @@ CASES = [
 
 @pytest.mark.parametrize("name, check", CASES, ids=[f"{n}-{c.__name__}" for n, c in CASES])
 def test_contract(name: str, check) -> None:  # type: ignore[no-untyped-def]
-    check(ok.optimizers.registry[name])
+    factory = ok.optimizers.registry[name]
+    for module in factory.requires:  # an optional extra that is not installed: skip, saying which
+        pytest.importorskip(module, reason=f"{name} needs {module} (an optional extra), which is not installed")
+    check(factory)

@@ -21,6 +21,7 @@ The rules, in order (measured with ``benchmarks/auto_rules.py``; the figures are
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import numpy as np
@@ -53,6 +54,13 @@ def _has_known_start(param: Parameter) -> bool:
     return False
 
 
+def _available(name: str) -> bool:
+    """``name`` is registered and the optional modules it needs are installed."""
+    if name not in registry:
+        return False
+    return all(importlib.util.find_spec(module) is not None for module in registry[name].requires)
+
+
 def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> tuple[str, str]:
     """The registry name ``Auto`` picks, and the rule that fired."""
     dim = parametrization.dimension
@@ -63,7 +71,7 @@ def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> 
     if (
         budget is not None
         and budget <= 30 * dim
-        and "EANOMADHybrid" in registry
+        and _available("EANOMADHybrid")
         and _has_known_start(parametrization)
     ):
         return "EANOMADHybrid", f"low budget ({budget} <= 30 x {dim}) from a known start"

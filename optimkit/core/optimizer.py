@@ -54,6 +54,8 @@ class Optimizer(BestsKeeper):
 
     recast = False
     no_parallelization = False
+    #: importable modules (optional extras) this optimizer needs, e.g. ``("PyNomad",)``
+    requires: tuple[str, ...] = ()
 
     def __init__(
         self,

@@ -52,6 +52,11 @@ class ConfiguredOptimizer:
         """The optimizer class this member configures."""
         return self._OptimizerClass
 
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The optional modules the configured class needs (see ``Optimizer.requires``)."""
+        return self._OptimizerClass.requires
+
     def config(self) -> dict[str, Any]:
         """The configuration (a copy)."""
         return dict(self._config)
