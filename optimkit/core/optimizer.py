@@ -4,8 +4,8 @@ The public methods (``ask``, ``tell``, ``recommend``, ``minimize``, the batch pr
 ``ask_data``/``tell_data``/``abandon_data``) do the bookkeeping (counters, bests, Pareto front,
 callbacks, constraints, NaN handling) and call small ``_internal_*`` hooks that each algorithm
 implements (see ``docs/internals.md``). Everything on the per-candidate path is kept cheap: a few
-attribute updates and no copies. The bests live in :mod:`.bests`, the dump format in
-:mod:`.persistence`, the ``minimize`` loops in :mod:`.runner`.
+attribute updates and no copies. The bests live in :mod:`.bests`, the batch protocol in
+:mod:`.batch`, the dump format in :mod:`.persistence`, the ``minimize`` loops in :mod:`.runner`.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from .. import errors
 from .. import rng as _rng
 from ..parametrization import Array, Parameter
 from . import pareto as _pareto
-from .bests import BestsKeeper
+from .batch import BatchProtocol
 from .persistence import read_dump, write_dump
 from .runner import Runner, check_minimize_options
 
@@ -37,7 +37,7 @@ __all__ = ["Optimizer", "load"]
 _MAX_CONSTRAINT_TRIES = 100
 
 
-class Optimizer(BestsKeeper):
+class Optimizer(BatchProtocol):
     """Base class of ask/tell optimizers (nevergrad style). Optimizers minimize.
 
     Parameters
@@ -387,6 +387,8 @@ class Optimizer(BestsKeeper):
         data = self._internal_ask_batch(1)
         return self._spawn(np.ascontiguousarray(data[0]))
 
+    _internal_ask_candidate.serves_from_batches = True  # type: ignore[attr-defined]
+
     def _internal_tell_candidate(self, candidate: Parameter, loss: float) -> None:
         return None
 
@@ -400,99 +402,6 @@ class Optimizer(BestsKeeper):
 
     def _internal_provide_recommendation(self) -> NDArray[np.float64] | None:
         return None
-
-    def _internal_ask_batch(self, n: int) -> NDArray[np.float64]:
-        if type(self)._internal_ask_candidate is Optimizer._internal_ask_candidate:
-            raise NotImplementedError(f"{type(self).__name__} implements neither ask hook")
-        return np.stack([np.asarray(self._data_of(self._ask_for_batch())) for _ in range(n)])
-
-    def _ask_for_batch(self) -> Parameter:
-        cand = self._internal_ask_candidate()
-        self._batch_pending.append(cand)
-        return cand
-
-    def _internal_tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
-        pending: list[Parameter] = getattr(self, "_batch_pending", [])
-        self._batch_pending = []
-        for i, loss in enumerate(losses):
-            cand = pending[i] if i < len(pending) else self._spawn(np.ascontiguousarray(data[i]))
-            self._internal_tell_candidate(cand, float(loss))
-
-    def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
-        """A batch from ``_internal_ask_batch`` will never be told (default: abandon its rows one by one)."""
-        pending: list[Parameter] = getattr(self, "_batch_pending", [])
-        self._batch_pending = []
-        for cand in pending:
-            self._internal_abandon(cand)
-
-    @property
-    def _batch_size(self) -> int:
-        return max(self.num_workers, 1)
-
-    # ------------------------------------------------------------------ batch protocol
-    @property
-    def preferred_batch_size(self) -> int:
-        """How many rows :meth:`ask_data` hands out best at once (a population method's generation)."""
-        return int(self._batch_size)
-
-    def ask_data(self, n: int) -> NDArray[np.float64]:
-        """``n`` candidates at once as rows of standardized data, shape ``(n, dimension)``.
-
-        Single-``Array`` parametrizations without cheap constraints only (others raise
-        ``UnsupportedParametrizationError``); the ask callbacks run once. Tell the rows back, in
-        the same order, with :meth:`tell_data`, or give them up with :meth:`abandon_data`, before
-        asking the next batch. :meth:`values_of` maps the rows to the objective's values.
-        """
-        if not self._fast:
-            raise errors.UnsupportedParametrizationError(
-                f"batches need a single Array parametrization, got {self.parametrization.name}: use ask()"
-            )
-        if self._check_constraints:
-            raise errors.UnsupportedParametrizationError("batches do not support cheap constraints: use ask()")
-        for callback in self._callbacks["ask"]:
-            callback(self)
-        data = self._internal_ask_batch(n)
-        self._num_ask += n
-        return data
-
-    def values_of(self, data: NDArray[np.float64]) -> NDArray[np.float64]:
-        """The values (what the objective takes) of rows of standardized data, shape ``(n, *shape)``."""
-        param = self.parametrization
-        if not isinstance(param, Array):
-            raise errors.UnsupportedParametrizationError(f"values_of needs a single Array parametrization, got {param.name}")
-        return param._values_from_data(data)
-
-    def tell_data(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
-        """Tell the 1-D float ``losses`` of the rows of the last :meth:`ask_data`: counters, bests
-        (each row under the admission bound enters them as a single tell would), NaN handling
-        and callbacks, then the algorithm's batch update."""
-        n = data.shape[0]
-        if losses.shape != (n,):
-            raise errors.OptimkitValueError(f"tell_data expects {n} losses (one per row), got shape {losses.shape}")
-        internal = losses
-        if np.isnan(losses[losses.argmin()]):  # argmin stops at the first NaN: no NaN pass otherwise
-            self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
-            internal = np.where(np.isnan(losses), np.inf, losses)
-        if self._num_objectives is None:
-            self._num_objectives = 1
-        elif self._num_objectives != 1:
-            raise errors.OptimkitValueError(f"tell_data takes one loss per row; this run has {self._num_objectives} objectives")
-        self._update_bests_rows(data, losses, internal, self._spawn)
-        self._internal_tell_batch(data, internal)
-        self._num_tell += n
-        if self._callbacks["tell"]:
-            for row, loss in zip(data, losses):
-                cand = self._spawn(np.ascontiguousarray(row))
-                cand._loss = float(loss)
-                for callback in self._callbacks["tell"]:
-                    callback(self, cand, float(loss))
-
-    def abandon_data(self, data: NDArray[np.float64]) -> None:
-        """The rows of the last :meth:`ask_data` will never be told: the algorithm re-issues them."""
-        self._num_ask -= data.shape[0]
-        self._internal_abandon_batch(data)
-
-    _tell_batch = tell_data  # the name used before the batch protocol was public
 
     # ------------------------------------------------------------------ minimize
     def minimize(
