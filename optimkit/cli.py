@@ -21,8 +21,8 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from . import callbacks, errors  # noqa: E402
-from .functions import FUNCTIONS  # noqa: E402
 from .core import ConfiguredOptimizer  # noqa: E402
+from .functions import FUNCTIONS  # noqa: E402
 from .optimizers import registry  # noqa: E402
 from .parametrization import Array  # noqa: E402
 
