@@ -17,25 +17,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import optimkit as ok
+from optimkit.algorithms.nes import SNES, XNES, ConfSNES, ConfXNES, common, snes, xnes
+from optimkit.core import registry
 from optimkit.errors import OptimkitValueError
-from optimkit.optimizers import _nes_common as common
-from optimkit.optimizers.base import registry
-from optimkit.optimizers.nes import (
-    SNES,
-    XNES,
-    ConfSNES,
-    ConfXNES,
-    SNESParams,
-    XNESParams,
-    snes_ask,
-    snes_init,
-    snes_restart,
-    snes_tell,
-    xnes_ask,
-    xnes_init,
-    xnes_restart,
-    xnes_tell,
-)
 
 # one generation, d = 2, popsize 4, worked out by hand below
 Z = np.array([[1.0, 1.0], [1.0, -1.0], [-1.0, 0.0], [0.0, 2.0]])
@@ -66,11 +50,11 @@ def test_utilities_by_hand_and_ties() -> None:
 
 
 def test_xnes_reference_step() -> None:
-    params = XNESParams(dimension=2, popsize=4, sigma=0.5)
-    state = xnes_init(params, mean=[1.0, -1.0])
-    x = xnes_ask(state, Z)
+    params = xnes.Params(dimension=2, popsize=4, sigma=0.5)
+    state = xnes.init(params, mean=[1.0, -1.0])
+    x = xnes.ask(params, state, Z)
     np.testing.assert_allclose(x, [1.0, -1.0] + 0.5 * Z)
-    new = xnes_tell(params, state, x, LOSSES)
+    new = xnes.tell(params, state, x, LOSSES)
     # G_delta = A*z1 + B*z3 + C*(z0 + z2) = [A, -A + 2B + C]
     np.testing.assert_allclose(new.mean, [1.0 + 0.5 * A_, -1.0 + 0.5 * (-A_ + 2 * B_ + C_)], rtol=1e-12)
     np.testing.assert_allclose(new.mean, [1.2402114, -1.3456341], atol=1e-6)
@@ -90,15 +74,15 @@ def test_xnes_reference_step() -> None:
 
 
 def test_xnes_second_step_from_a_full_b_matches_scipy_expm() -> None:
-    params = XNESParams(dimension=3, popsize=5, sigma=0.3)
+    params = xnes.Params(dimension=3, popsize=5, sigma=0.3)
     rng = np.random.default_rng(0)
-    state = xnes_init(params, mean=[0.5, 0.0, -0.5])
+    state = xnes.init(params, mean=[0.5, 0.0, -0.5])
     for _ in range(30):  # build a non-trivial B, keeping the inverse by products only
-        x = xnes_ask(state, rng.standard_normal((5, 3)))
-        state = xnes_tell(params, state, x, [sphere(r * [1, 10, 100]) for r in x])
-    x = xnes_ask(state, rng.standard_normal((5, 3)))
+        x = xnes.ask(params, state, rng.standard_normal((5, 3)))
+        state = xnes.tell(params, state, x, [sphere(r * [1, 10, 100]) for r in x])
+    x = xnes.ask(params, state, rng.standard_normal((5, 3)))
     y = np.array([sphere(r) for r in x])
-    new = xnes_tell(params, state, x, y)
+    new = xnes.tell(params, state, x, y)
     s = np.linalg.solve(state.sigma * state.b, (x - state.mean).T).T  # independent whitening
     u = common.rank_utilities(y)
     g_m = sum(uk * (np.outer(sk, sk) - np.eye(3)) for uk, sk in zip(u, s))
@@ -111,11 +95,11 @@ def test_xnes_second_step_from_a_full_b_matches_scipy_expm() -> None:
 
 
 def test_snes_reference_step() -> None:
-    params = SNESParams(dimension=2, popsize=4, sigma=1.0)
-    state = dataclasses.replace(snes_init(params, mean=[1.0, -1.0]), sigma=np.array([0.5, 2.0]))
-    x = snes_ask(state, Z)
+    params = snes.Params(dimension=2, popsize=4, sigma=1.0)
+    state = dataclasses.replace(snes.init(params, mean=[1.0, -1.0]), sigma=np.array([0.5, 2.0]))
+    x = snes.ask(params, state, Z)
     np.testing.assert_allclose(x, [1.0, -1.0] + np.array([0.5, 2.0]) * Z)
-    new = snes_tell(params, state, x, LOSSES)
+    new = snes.tell(params, state, x, LOSSES)
     # mean += sigma * sum u z = sigma * [A, -A + 2B + C]
     np.testing.assert_allclose(new.mean, [1.0 + 0.5 * A_, -1.0 + 2.0 * (-A_ + 2 * B_ + C_)], rtol=1e-12)
     np.testing.assert_allclose(new.mean, [1.2402114, -2.3825363], atol=1e-6)
@@ -128,14 +112,14 @@ def test_snes_reference_step() -> None:
 
 
 def test_restart_doubles_the_population() -> None:
-    xp = XNESParams(dimension=3, restarts=2)
-    xs = xnes_restart(xp, xnes_init(xp), mean=[1.0, 2.0, 3.0])
+    xp = xnes.Params(dimension=3, restarts=2)
+    xs = xnes.restart(xp, xnes.init(xp), mean=[1.0, 2.0, 3.0])
     assert xs.popsize == 2 * xp.initial_popsize and xs.num_restarts == 1 and xs.sigma == xp.sigma
-    sp = SNESParams(dimension=3, popsize=6)
-    ss = snes_restart(sp, snes_init(sp), mean=[0.0, 0.0, 0.0])
+    sp = snes.Params(dimension=3, popsize=6)
+    ss = snes.restart(sp, snes.init(sp), mean=[0.0, 0.0, 0.0])
     assert ss.popsize == 12 and ss.num_restarts == 1
     for _ in range(12):  # doubling stops at MAX_GROWTH x the initial population
-        ss = snes_restart(sp, ss, mean=[0.0, 0.0, 0.0])
+        ss = snes.restart(sp, ss, mean=[0.0, 0.0, 0.0])
     assert ss.popsize == common.MAX_GROWTH * 6 and ss.num_restarts == 13
 
 
@@ -335,7 +319,38 @@ def test_huge_dimensions_and_values_stay_finite() -> None:
     assert all(np.all(np.isfinite(a)) for a in (st.mean, st.b, st.b_inv)) and math.isfinite(st.sigma)
     with pytest.warns(ok.errors.InefficientSettingsWarning, match="SNES"):
         XNES(parametrization=1001)
-    params = XNESParams(dimension=3, popsize=4)  # a point at 1e300 cannot break the state
-    state = xnes_init(params)
-    new = xnes_tell(params, state, np.array([[1e300] * 3, [0.0] * 3, [1.0] * 3, [2.0] * 3]), [0.0, 1, 2, 3])
+    params = xnes.Params(dimension=3, popsize=4)  # a point at 1e300 cannot break the state
+    state = xnes.init(params)
+    new = xnes.tell(params, state, np.array([[1e300] * 3, [0.0] * 3, [1.0] * 3, [2.0] * 3]), [0.0, 1, 2, 3])
     assert new.stop == "numerical" and np.all(np.isfinite(new.mean)) and np.all(np.isfinite(new.b))
+
+
+def test_old_import_paths_keep_every_name() -> None:
+    import importlib
+
+    from optimkit.optimizers import nes as old_nes
+    from optimkit.optimizers import snes as old_snes
+    from optimkit.optimizers import xnes as old_xnes
+
+    for module in (old_nes, old_xnes, old_snes):
+        for name in module.__all__:
+            assert getattr(importlib.import_module(module.__name__), name) is not None
+    assert old_nes.XNES is XNES and old_nes.SNES is SNES and old_nes.ConfXNES is ConfXNES
+    assert old_xnes.XNESParams is xnes.Params and old_snes.SNESState is snes.State
+    assert old_xnes.xnes_tell is xnes.tell and old_snes.snes_restart is snes.restart
+    params = xnes.Params(dimension=2, popsize=4, sigma=0.5)
+    state = xnes.init(params, mean=[1.0, -1.0])
+    np.testing.assert_array_equal(old_xnes.xnes_ask(state, Z), xnes.ask(params, state, Z))  # old order (state, z)
+    sparams = snes.Params(dimension=2, popsize=4)
+    sstate = snes.init(sparams)
+    np.testing.assert_array_equal(old_snes.snes_ask(sstate, Z), snes.ask(sparams, sstate, Z))
+
+
+def test_xnes_and_snes_share_their_options() -> None:
+    assert issubclass(xnes.Params, common.Params) and issubclass(snes.Params, common.Params)
+    shared = {f.name for f in dataclasses.fields(common.Params)}
+    assert {f.name for f in dataclasses.fields(snes.Params)} == shared
+    assert {f.name for f in dataclasses.fields(xnes.Params)} == shared | {"lr_b"}
+    with pytest.raises(OptimkitValueError, match=r"restarts \(or math.inf\) must be an integer in \[0, inf\), got 1.5"):
+        snes.Params(dimension=3, restarts=1.5)
+    assert xnes.Params(dimension=3, restarts=math.inf).restarts == math.inf

@@ -24,7 +24,7 @@ Differences from pypop7 0.0.82, all deliberate:
   give an ``OptimkitWarning`` and are ignored. The caller's dicts are never modified.
 - Restarts (``is_restart``, default True as in pypop7) double the population from a uniform random mean
   in the initial box, but fire on a collapsed distribution (relative criteria, see
-  ``optimkit.optimizers._nes_common.stop_reason``) instead of pypop7's absolute 1e-12 improvement test,
+  ``optimkit.algorithms.nes.common.stop_reason``) instead of pypop7's absolute 1e-12 improvement test,
   which restarts a run that is still converging once the loss is about 1e-12. With ``is_restart=False``
   a collapsed run ends early and ``termination_signal`` says ``"DISTRIBUTION_COLLAPSE"``.
 - ``time_function_evaluations`` is timed per generation (the evaluation loop), not per call.
@@ -41,14 +41,14 @@ import math
 import time
 import warnings
 from collections.abc import Callable
-from typing import Any
+from types import ModuleType
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ..algorithms.nes import common, snes, xnes
 from ..errors import OptimkitValueError, OptimkitWarning
-from ..optimizers import _nes_common as common
-from ..optimizers import snes as snes_core
-from ..optimizers import xnes as xnes_core
+from ..validation import check_int, check_real
 
 __all__ = ["XNES", "SNES"]
 
@@ -77,8 +77,9 @@ def _check_keys(kind: str, given: dict[str, Any], known: set[str], ignored: set[
 
 
 class _NES:
-    """Shared driver: pypop7's problem/options dicts over optimkit's pure XNES/SNES core."""
+    """Shared driver: pypop7's problem/options dicts over optimkit's pure XNES/SNES core ``_algorithm``."""
 
+    _algorithm: ClassVar[ModuleType]  # optimkit.algorithms.nes.xnes or .snes
     _sigma_required = False
 
     def __init__(self, problem: dict[str, Any], options: dict[str, Any]) -> None:
@@ -86,10 +87,7 @@ class _NES:
         _check_keys("problem", problem, _PROBLEM_KEYS, set())
         _check_keys("options", options, _OPTION_KEYS, _IGNORED_KEYS)
         self.fitness_function: Callable[..., Any] | None = problem.get("fitness_function")
-        ndim = problem.get("ndim_problem")
-        if not isinstance(ndim, (int, np.integer)) or isinstance(ndim, bool) or ndim < 1:
-            raise OptimkitValueError(f"problem['ndim_problem'] must be an integer >= 1, got {ndim!r}")
-        self.ndim_problem = int(ndim)
+        self.ndim_problem = check_int("problem['ndim_problem']", problem.get("ndim_problem"), 1)
         self.lower_boundary = problem.get("lower_boundary")
         self.upper_boundary = problem.get("upper_boundary")
         self.initial_lower_boundary = problem.get("initial_lower_boundary", self.lower_boundary)
@@ -98,9 +96,7 @@ class _NES:
         self.max_runtime = options.get("max_runtime", math.inf)
         self.fitness_threshold = options.get("fitness_threshold", -math.inf)
         for name in ("max_function_evaluations", "max_runtime"):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.integer, np.floating)) or not value > 0:
-                raise OptimkitValueError(f"options[{name!r}] must be a number > 0, got {value!r}")
+            check_real(f"options[{name!r}]", getattr(self, name), 0.0, low_open=True, finite=False)
         # pypop7's seeding, draw for draw: seed_rng -> (seed_initialization, seed_optimization), the first
         # drawing initial (and restart) means, the second the samples, so a run starts exactly as pypop7's
         self.seed_rng = options.get("seed_rng")
@@ -132,19 +128,7 @@ class _NES:
         except OptimkitValueError as exc:
             raise OptimkitValueError(f"options['mean']: {exc}") from exc
 
-    def _make_params(self, options: dict[str, Any], restarts: float) -> Any:
-        raise NotImplementedError
-
-    def _init(self, mean: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    def _ask(self, state: Any, z: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
-
-    def _tell(self, state: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> Any:
-        raise NotImplementedError
-
-    def _restart(self, state: Any, mean: np.ndarray) -> Any:
+    def _make_params(self, options: dict[str, Any], restarts: float) -> common.Params:
         raise NotImplementedError
 
     def _final_sigma(self, state: Any) -> Any:
@@ -161,14 +145,15 @@ class _NES:
         func = fitness_function if fitness_function is not None else self.fitness_function
         if not callable(func):
             raise OptimkitValueError(f"problem['fitness_function'] must be callable, got {func!r}")
+        core, params = self._algorithm, self.params
         initial_mean = self.mean.copy() if self.mean is not None else self._random_mean()
-        state = self._init(initial_mean)
+        state = core.init(params, initial_mean)
         best_x, best_y, nfev, fev_time, signal = None, math.inf, 0, 0.0, "NO_TERMINATION"
         generations, budget = 0, self.max_function_evaluations
         timed, threshold = math.isfinite(self.max_runtime), self.fitness_threshold
         while signal == "NO_TERMINATION":
             z = self.rng_optimization.standard_normal((state.popsize, self.ndim_problem))
-            x = self._ask(state, z)
+            x = core.ask(params, state, z)
             values: list[float] = []
             t0 = time.time()
             for k in range(len(x)):
@@ -189,14 +174,14 @@ class _NES:
             if signal != "NO_TERMINATION":
                 break
             y = np.array(values)
-            state = self._tell(state, x, y, z)
+            state = core.tell(params, state, x, y, z=z)
             generations += 1
             if self.verbose and generations % int(self.verbose) == 0:
                 print(f"  * Generation {generations:d}: best_so_far_y {best_y:7.5e}, min(y) {np.min(y):7.5e} "
                       f"& Evaluations {nfev:d}")
             if state.stop is not None:
-                if common.can_restart(self.params, state):
-                    state, generations = self._restart(state, self._random_mean()), 0
+                if common.can_restart(params, state):
+                    state, generations = core.restart(params, state, self._random_mean()), 0
                 else:
                     signal = "DISTRIBUTION_COLLAPSE"
         success = best_x is not None and not np.isnan(best_y)
@@ -224,23 +209,12 @@ class XNES(_NES):
     Glasmachers et al. (2010), Exponential natural evolution strategies, GECCO.
     """
 
-    def _make_params(self, options: dict[str, Any], restarts: float) -> xnes_core.XNESParams:
+    _algorithm: ClassVar[ModuleType] = xnes
+
+    def _make_params(self, options: dict[str, Any], restarts: float) -> xnes.Params:
         lr_sigma = options.get("lr_sigma")
-        return xnes_core.XNESParams(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
-                                    lr_mean=options.get("lr_mean"), lr_sigma=lr_sigma, lr_b=lr_sigma,
-                                    restarts=restarts)
-
-    def _init(self, mean: np.ndarray) -> xnes_core.XNESState:
-        return xnes_core.xnes_init(self.params, mean)
-
-    def _ask(self, state: Any, z: np.ndarray) -> np.ndarray:
-        return xnes_core.xnes_ask(state, z)
-
-    def _tell(self, state: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> Any:
-        return xnes_core.xnes_tell(self.params, state, x, y, z=z)
-
-    def _restart(self, state: Any, mean: np.ndarray) -> Any:
-        return xnes_core.xnes_restart(self.params, state, mean)
+        return xnes.Params(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
+                           lr_mean=options.get("lr_mean"), lr_sigma=lr_sigma, lr_b=lr_sigma, restarts=restarts)
 
     def _final_sigma(self, state: Any) -> float:
         return float(state.sigma)
@@ -258,24 +232,12 @@ class SNES(_NES):
     strategies, GECCO.
     """
 
+    _algorithm: ClassVar[ModuleType] = snes
     _sigma_required = True
 
-    def _make_params(self, options: dict[str, Any], restarts: float) -> snes_core.SNESParams:
-        return snes_core.SNESParams(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
-                                    lr_mean=options.get("lr_mean"), lr_sigma=options.get("lr_sigma"),
-                                    restarts=restarts)
-
-    def _init(self, mean: np.ndarray) -> snes_core.SNESState:
-        return snes_core.snes_init(self.params, mean)
-
-    def _ask(self, state: Any, z: np.ndarray) -> np.ndarray:
-        return snes_core.snes_ask(state, z)
-
-    def _tell(self, state: Any, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> Any:
-        return snes_core.snes_tell(self.params, state, x, y, z=z)
-
-    def _restart(self, state: Any, mean: np.ndarray) -> Any:
-        return snes_core.snes_restart(self.params, state, mean)
+    def _make_params(self, options: dict[str, Any], restarts: float) -> snes.Params:
+        return snes.Params(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
+                           lr_mean=options.get("lr_mean"), lr_sigma=options.get("lr_sigma"), restarts=restarts)
 
     def _final_sigma(self, state: Any) -> Any:
         return np.array(state.sigma, dtype=np.float64)

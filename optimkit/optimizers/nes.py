@@ -1,7 +1,8 @@
-"""Natural evolution strategies: :class:`XNES` (full covariance) and :class:`SNES` (separable).
+"""Import path kept for the natural evolution strategies :class:`XNES` and :class:`SNES` (both minimize).
 
-Both minimize. The code lives in ``xnes.py``, ``snes.py`` and ``_nes_common.py`` (one algorithm per
-file); this module gathers the public names and registers ``"XNES"`` and ``"SNES"`` on import.
+The code lives in :mod:`optimkit.algorithms.nes` (cores ``xnes.py``, ``snes.py``, ``common.py``; the
+optimizers in ``optimizer.py``); this module gathers the names of ``optimizers.xnes`` and
+``optimizers.snes``, and importing it registers ``"XNES"`` and ``"SNES"``.
 """
 
 from __future__ import annotations
