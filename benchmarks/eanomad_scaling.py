@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import optimkit as ok  # noqa: E402
-from optimkit.optimizers.eanomad import EANOMAD as AskTellEANOMAD  # noqa: E402
+from optimkit.algorithms.eanomad import EANOMAD as AskTellEANOMAD  # noqa: E402
 
 DIM, POP, SUBSET, MAX_BB_EVAL, SLEEP = 10, 8, 5, 40, 0.002
 

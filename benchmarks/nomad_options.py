@@ -33,9 +33,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import optimkit.nomad as nw  # noqa: E402
+from optimkit.algorithms.eanomad import DEFAULT_NOMAD_OPTIONS  # noqa: E402
 from optimkit.errors import NomadCrashWarning  # noqa: E402
-from optimkit.optimizers import _nomad_worker as nw  # noqa: E402
-from optimkit.optimizers.eanomad import DEFAULT_NOMAD_OPTIONS  # noqa: E402
 
 VARIANTS = {
     "nomad-defaults": (),

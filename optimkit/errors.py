@@ -16,7 +16,6 @@ __all__ = [
     "UnpicklableObjectiveError",
     "LoadError",
     "OptimkitEarlyStopping",
-    "NomadCrashError",
     "OptimkitWarning",
     "NanLossWarning",
     "FailedConstraintWarning",
@@ -56,10 +55,6 @@ class UnpicklableObjectiveError(OptimkitTypeError):
 
 class LoadError(OptimkitValueError):
     """A dump file is truncated, corrupted or not an optimkit dump of the expected class."""
-
-
-class NomadCrashError(OptimkitRuntimeError):
-    """A NOMAD local search process died (for instance with a segmentation fault)."""
 
 
 class OptimkitEarlyStopping(StopIteration, OptimkitError):

@@ -19,3 +19,11 @@ if _BLOCKED:
             return None
 
     sys.meta_path.insert(0, _BlockExtras())
+    import importlib.util
+
+    _find_spec = importlib.util.find_spec
+
+    def _find_unblocked(name: str, package: str | None = None) -> object:
+        return None if name.split(".")[0] in _BLOCKED else _find_spec(name, package)
+
+    importlib.util.find_spec = _find_unblocked  # type: ignore[assignment]

@@ -123,3 +123,54 @@ def test_ray_hybrid_mode(ray_session) -> None:
                   subset_size=2, bounds=0.2, max_bb_eval=10, n_mutate_coords=1, progress=False)
     best_x, best_fit = opt.run(2)
     assert best_fit == pytest.approx(neg_sphere(best_x))
+
+
+class _InlineExecutor:
+    """A ``submit`` executor that runs the task here; the first task's worker is 'lost' (inf, as
+    ``RayFuture.result()`` reports a worker lost after all retries)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def submit(self, fn, *args):
+        from optimkit.executors import SequentialExecutor
+
+        self.calls += 1
+        if self.calls == 1:
+            return SequentialExecutor().submit(lambda: float("inf"))
+        return SequentialExecutor().submit(fn, *args)
+
+
+def test_ray_task_body_and_lost_worker_without_ray() -> None:
+    """The Ray path's task body (one local search per task) and a lost worker, on a stand-in executor."""
+    opt = EANOMAD("pure", 4, 4, neg_sphere, seed=0, use_ray=False, **SMALL)
+    start = opt.state.population.copy()
+    opt._executor = executor = _InlineExecutor()
+    best_fit, best_x = opt.step()
+    assert executor.calls == 4  # one task per individual
+    assert best_fit == pytest.approx(neg_sphere(best_x)) and best_fit > -4.0
+    assert 3 * 20 - 3 <= opt.num_evals <= 3 * 20  # the lost task's evaluations are not counted
+    assert opt.state.population.shape == start.shape
+    from optimkit.nomad import process_pool
+
+    assert len(process_pool()) == len(nomad_children()) == 1  # the task body's one child, reused
+    process_pool().close()  # (in a Ray worker it lives as long as the worker)
+    assert nomad_children() == []
+
+
+@pytest.mark.ray
+def test_ray_goes_through_ray_executor(ray_session, monkeypatch: pytest.MonkeyPatch) -> None:
+    from optimkit.executors import RayExecutor
+
+    submitted = []
+    real_submit = RayExecutor.submit
+
+    def submit(self, fn, *args, **kwargs):
+        submitted.append(fn)
+        return real_submit(self, fn, *args, **kwargs)
+
+    monkeypatch.setattr(RayExecutor, "submit", submit)
+    opt = EANOMAD("pure", 4, 4, neg_sphere, use_ray=True, seed=0, **SMALL)
+    opt.run(2)
+    assert len(submitted) == 2 * 4 and len({id(fn) for fn in submitted}) == 1  # one task body, shipped once
+    assert ray_session.is_initialized()

@@ -11,9 +11,9 @@ import pytest
 from test_nomad_worker import nomad_children
 
 import optimkit as ok
+from optimkit.core import registry
 from optimkit.errors import NomadCrashWarning, OptimkitValueError
 from optimkit.optimizers import eanomad as ea
-from optimkit.optimizers.base import registry
 
 pytest.importorskip("PyNomad")
 pytestmark = pytest.mark.nomad
@@ -275,3 +275,90 @@ def test_vectorized_minimize_batches_points_of_several_searches() -> None:
     assert opt.num_tell == 300 and max(batches) == 3
     assert sphere(rec.value) < 0.05
     assert nomad_children() == []
+
+
+# --------------------------------------------------------- the core package: (params, state, ...), draws
+def test_new_and_old_import_paths_name_the_same_objects() -> None:
+    from optimkit.algorithms import eanomad as core_pkg
+
+    assert registry["EANOMAD"] is core_pkg.EANOMAD is ea.EANOMAD
+    assert ok.families.ConfEANOMAD is core_pkg.ConfEANOMAD is ea.ConfEANOMAD
+    assert ea.Params is core_pkg.Params and ea.Task is core_pkg.Task and ea.rank_weights is core_pkg.rank_weights
+
+
+def test_core_steps_take_params_state_and_injected_draws() -> None:
+    from optimkit.algorithms import eanomad as core_pkg
+
+    params = core_pkg.Params(population_size=3, subset_size=2, bounds=0.25, n_elites=1,
+                             n_mutate_coords=1).resolve(4)
+    uniforms = np.array([[0.5] * 4, [0.1] * 4, [0.9] * 4])
+    state = core_pkg.init(params, uniforms)
+    perms = np.array([[3, 1, 0, 2], [0, 1, 2, 3], [2, 0, 1, 3]])
+    tasks = core_pkg.ask(params, state, core_pkg.AskDraws(entropy=7, permutations=perms))
+    assert [tuple(t.coords) for t in tasks] == [(1, 3), (0, 1), (0, 2)]
+    assert np.allclose(tasks[0].lower, 0.25) and np.allclose(tasks[1].lower, 0.0)  # clipped to the box
+    again = core_pkg.ask(params, state, core_pkg.AskDraws(7, perms))  # same draws, same tasks and seeds
+    assert [(tuple(t.coords), t.seed) for t in again] == [(tuple(t.coords), t.seed) for t in tasks]
+    assert len({t.seed for t in tasks}) == 3  # each NOMAD search has its own seed
+    results = {0: (np.full(4, 0.5), 3.0), 1: (np.full(4, 0.1), 1.0), 2: (np.full(4, 0.9), 2.0)}
+    # two children; both pick parent 0 (the only elite); gene draws irrelevant; coordinate 2 mutated to 0.75
+    draws = core_pkg.BreedDraws(first=np.array([0.2, 0.7]), second=np.array([0.9, 0.1]), genes=np.zeros((2, 4)),
+                                mutation_order=np.array([[0.9, 0.8, 0.1, 0.5]] * 2),
+                                mutation_values=np.array([[0.75], [0.75]]))
+    new = core_pkg.tell(params, state, results, [], draws)
+    assert np.allclose(new.population[0], 0.1) and new.losses[0] == 1.0 and new.generation == 1
+    assert np.allclose(new.population[1:], [0.1, 0.1, 0.75, 0.1])
+    moved = core_pkg.extra_point(params, np.full(4, 0.5),
+                                 core_pkg.ExtraDraws(coords=np.array([0, 3]), steps=np.array([1.0, -0.5])))
+    assert np.allclose(moved, [0.75, 0.5, 0.5, 0.375])
+
+
+def test_core_draws_are_the_generator_draws_of_before() -> None:
+    """``draw_breed`` + ``breed`` give what ``Generator.choice(p=w)`` and the rest drew before the split."""
+    from optimkit.algorithms import eanomad as core_pkg
+
+    def breed_before(parents, parent_losses, params, n_offspring, gen):  # the pre-split code, verbatim
+        p, d = parents.shape
+        w = core_pkg.rank_weights(parent_losses)
+        i1, i2 = gen.choice(p, size=n_offspring, p=w), gen.choice(p, size=n_offspring, p=w)
+        genes = gen.random((n_offspring, d))
+        if params.crossover_type == "uniform":
+            take_first = genes < params.crossover_rate
+        else:
+            bias = (w[i1] / (w[i1] + w[i2])) ** params.crossover_exponent
+            take_first = genes < bias[:, None]
+        children = np.where(take_first, parents[i1], parents[i2])
+        m = int(params.n_mutate_coords or 0)
+        if m:
+            cols = np.argsort(gen.random((n_offspring, d)), axis=1)[:, :m]
+            children[np.arange(n_offspring)[:, None], cols] = gen.random((n_offspring, m))
+        return children
+
+    for seed in range(40):
+        setup = np.random.default_rng(seed)
+        p, d, n = int(setup.integers(1, 6)), int(setup.integers(1, 7)), int(setup.integers(0, 9))
+        params = core_pkg.Params(crossover_type=("uniform", "fitness")[seed % 2], crossover_exponent=2.0,
+                                 n_mutate_coords=int(setup.integers(0, d + 1))).resolve(d)
+        parents, losses = setup.random((p, d)), np.round(setup.normal(size=p))
+        old_gen, new_gen = np.random.default_rng(seed), np.random.default_rng(seed)
+        before = breed_before(parents, losses, params, n, old_gen)
+        after = core_pkg.breed(params, parents, losses, core_pkg.draw_breed(params, n, d, new_gen))
+        assert np.array_equal(before, after)
+        assert old_gen.random() == new_gen.random()  # and the generators end in the same state
+
+
+def test_legacy_signatures_match_the_core() -> None:
+    from optimkit.algorithms import eanomad as core_pkg
+
+    params = ea.Params(population_size=5, subset_size=2).resolve(6)
+    a, b = np.random.default_rng(3), np.random.default_rng(3)
+    state_a = ea.init(params, 6, a)
+    state_b = core_pkg.init(params, core_pkg.draw_init(params, 6, b))
+    assert np.array_equal(state_a.population, state_b.population)
+    tasks_a = ea.plan_generation(state_a, params, a)
+    tasks_b = core_pkg.ask(params, state_b, core_pkg.draw_ask(params, state_b, b))
+    assert [(tuple(t.coords), t.seed) for t in tasks_a] == [(tuple(t.coords), t.seed) for t in tasks_b]
+    results = {t.index: (t.x, float(t.index)) for t in tasks_a}
+    new_a = ea.finish_generation(state_a, params, results, [], a)
+    new_b = core_pkg.tell(params, state_b, results, [], core_pkg.draw_tell(params, state_b, b))
+    assert np.array_equal(new_a.population, new_b.population)

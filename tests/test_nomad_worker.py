@@ -8,8 +8,8 @@ import warnings
 
 import pytest
 
+import optimkit.nomad as nw
 from optimkit.errors import NomadCrashWarning, OptimkitValueError
-from optimkit.optimizers import _nomad_worker as nw
 
 pytestmark = pytest.mark.nomad
 pytest.importorskip("PyNomad")

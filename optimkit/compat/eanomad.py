@@ -2,7 +2,8 @@
 
 Same constructor and ``run(generations) -> (best_x, best_fit)``, **maximizing** ``objective_fn``
 as the original does (optimkit minimizes ``-objective_fn`` underneath, with the EA-NOMAD core of
-:mod:`optimkit.optimizers.eanomad`). Differences from the original, all deliberate:
+:mod:`optimkit.algorithms.eanomad` and the NOMAD children of :mod:`optimkit.nomad`). Differences
+from the original, all deliberate:
 
 - NOMAD really searches: the blackbox hands NOMAD its value with ``setBBO`` and reports success (the
   original returns the value, so under NOMAD 4 every local search stopped after one evaluation),
@@ -12,9 +13,12 @@ as the original does (optimkit minimizes ``-objective_fn`` underneath, with the 
 - ``seed=0`` is a real seed, and no global random state is touched;
 - selection weights come from ranks, so any sign of fitness works (the original needs positive
   fitness); ``n_elites`` is honoured; offspring are mutated once (not twice);
-- ``use_ray=True`` runs each generation's local searches as parallel Ray tasks (the original funnels
-  them through one actor); ``use_ray=None`` uses Ray only if a Ray session is already running, and
-  a Ray session is never shut down here;
+- ``use_ray=True`` runs each generation's local searches as parallel Ray tasks through
+  :class:`optimkit.executors.RayExecutor` (the original funnels them through one actor), one task
+  per individual, each with its own NOMAD seed (a ``SeedSequence`` child); ``use_ray=None`` uses
+  Ray only if a Ray session is already running. A Ray session the user started is never shut
+  down here; a local one that ``use_ray=True`` had to start stays up for later runs and ends with
+  the interpreter (or ``ray.shutdown()``);
 - positions stay in the box ``[min(low, data), max(high, data)]`` (data: ``init_pop``/``init_vec``),
   where mutation draws its random values (the original uses ``[low, high]`` for mutation and leaves
   NOMAD's ``+-bounds`` box unclipped).
@@ -35,9 +39,21 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..algorithms.eanomad import (
+    DEFAULT_NOMAD_OPTIONS,
+    Params,
+    Task,
+    ask,
+    draw_ask,
+    draw_init,
+    draw_tell,
+    init,
+    tell,
+)
 from ..errors import NomadCrashWarning, OptimkitValueError
-from ..optimizers import _nomad_worker as nw
-from ..optimizers import eanomad as core
+from ..executors import RayExecutor
+from ..nomad import Scheduler, WorkerPool, check_pynomad, merge_options, process_pool
+from ..validation import check_choice, check_int, check_real
 
 __all__ = ["EANOMAD"]
 
@@ -67,7 +83,7 @@ class EANOMAD:
     low, high : range of the random initial population and of mutation
     use_ray : bool or None (see module notes); seed : int or None
     num_workers : NOMAD searches at once without Ray (default ``min(4, cpu count)``)
-    nomad_options : NOMAD options overriding the defaults (``optimkit.optimizers.eanomad``)
+    nomad_options : NOMAD options overriding the defaults (``optimkit.algorithms.eanomad``)
 
     Examples
     --------
@@ -87,19 +103,17 @@ class EANOMAD:
                  crossover_exponent: float = 1.0, init_pop: Any = None, init_vec: Any = None,
                  low: float = -1.0, high: float = 1.0, use_ray: bool | None = None, seed: int | None = None,
                  *, num_workers: int | None = None, nomad_options: Any = None, progress: bool = True) -> None:
-        if optimizer_type not in _MODES:
-            raise OptimkitValueError(f"optimizer_type must be one of {sorted(_MODES)}, got {optimizer_type!r}")
-        mode = _MODES[optimizer_type]
+        mode = _MODES[check_choice("optimizer_type", optimizer_type, tuple(_MODES))]
         if not callable(objective_fn):
             raise OptimkitValueError(f"objective_fn must be a callable returning a fitness, got {objective_fn!r}")
         if init_pop is not None and init_vec is not None:
             raise OptimkitValueError("init_pop and init_vec: give at most one of them")
         if mode == "hybrid" and init_vec is None:
             raise OptimkitValueError("init_vec is required in hybrid mode (changes are counted against it)")
-        if not core._is_real(bounds) or bounds <= 0:
-            raise OptimkitValueError(f"bounds must be a finite number > 0, got {bounds!r}")
-        if not (core._is_real(low) and core._is_real(high)) or not low < high:
-            raise OptimkitValueError(f"low and high must be finite numbers with low < high, got {low!r}, {high!r}")
+        check_real("bounds", bounds, 0.0, low_open=True)
+        low, high = check_real("low", low), check_real("high", high)
+        if not low < high:
+            raise OptimkitValueError(f"low and high must satisfy low < high, got low={low!r}, high={high!r}")
         data = None
         if init_vec is not None:
             data = np.array(init_vec, dtype=np.float64)
@@ -112,38 +126,36 @@ class EANOMAD:
                 raise OptimkitValueError(
                     f"init_pop must have shape (population_size={population_size}, dimension), got {data.shape}")
             dimension = data.shape[1]
-        if isinstance(dimension, bool) or not isinstance(dimension, (int, np.integer)) or dimension < 1:
-            raise OptimkitValueError(f"dimension must be an int >= 1 (or give init_pop/init_vec), got {dimension!r}")
+        dimension = check_int("dimension", dimension, 1)
         if data is not None and not np.all(np.isfinite(data)):
             raise OptimkitValueError("init_pop/init_vec must hold finite numbers")
-        if isinstance(subset_size, (int, np.integer)) and subset_size > min(core.MAX_SUBSET, dimension):
-            raise OptimkitValueError(
-                f"subset_size must be in [1, min(49, dimension={dimension})], got {subset_size}")
         self.low = float(min(low, data.min())) if data is not None else float(low)
         self.high = float(max(high, data.max())) if data is not None else float(high)
         self._scale = self.high - self.low
-        self.params = core.Params(mode, population_size, subset_size, float(bounds) / self._scale, max_bb_eval,
-                                  n_elites, n_mutate_coords, crossover_rate, crossover_type,
-                                  crossover_exponent, nomad_options).resolve(int(dimension))
-        nw.check_pynomad()
+        self.params = Params(mode, population_size, subset_size, float(bounds) / self._scale, max_bb_eval,
+                             n_elites, n_mutate_coords, crossover_rate, crossover_type,
+                             crossover_exponent, nomad_options).resolve(dimension)
+        check_pynomad()
         self.obj = objective_fn
-        self.D = int(dimension)
+        self.D = dimension
         self.mu = int(population_size)
         self.rng = np.random.default_rng(seed)
         self.use_ray = _want_ray(use_ray)
+        # Ray joined (or, for use_ray=True, a local Ray started) now, as the original does
+        self._executor = RayExecutor(log_to_driver=False).start() if self.use_ray else None
         self.num_workers = num_workers or max(1, min(4, os.cpu_count() or 1))
         self.progress = progress
-        self._options = nw.merge_options(core.DEFAULT_NOMAD_OPTIONS, self.params.nomad_options)
+        self._options = merge_options(DEFAULT_NOMAD_OPTIONS, self.params.nomad_options)
         reference = None if init_vec is None or data is None else self._to_unit(data)
-        self.state = core.init(self.params, self.D, self.rng, reference)
+        self.state = init(self.params, draw_init(self.params, self.D, self.rng), reference)
         if init_pop is not None and data is not None:
             self.state.population = self._to_unit(data)
         self.generation = 1
         self.num_evals = 0
         self._best_fit = -math.inf
         self._best_x: NDArray[np.float64] | None = None
-        self._objective_ref: Any = None
-        self._pool: nw.WorkerPool | None = None
+        self._local_search: _LocalSearch | None = None  # the Ray task body, shipped once
+        self._pool: WorkerPool | None = None
 
     # ------------------------------------------------------------------ public API
     def run(self, generations: int) -> tuple[NDArray[np.float64], float]:
@@ -163,9 +175,9 @@ class EANOMAD:
 
     def step(self) -> tuple[float, NDArray[np.float64]]:
         """One generation (local searches or evaluations, then breeding); returns ``(best_fit, best_x)``."""
-        tasks = core.plan_generation(self.state, self.params, self.rng)
-        results = self._run_ray(tasks) if self.use_ray else self._run_local(tasks)
-        self.state = core.finish_generation(self.state, self.params, results, [], self.rng)
+        tasks = ask(self.params, self.state, draw_ask(self.params, self.state, self.rng))
+        results = self._run_ray(tasks) if self._executor is not None else self._run_local(tasks)
+        self.state = tell(self.params, self.state, results, [], draw_tell(self.params, self.state, self.rng))
         self.generation += 1
         return self._best_fit, (self._best_x.copy() if self._best_x is not None else np.empty(0))
 
@@ -201,10 +213,10 @@ class EANOMAD:
             self._best_fit, self._best_x = fit, x.copy()
         return -fit if fit == fit else math.inf
 
-    def _run_local(self, tasks: list[core.Task]) -> dict[int, tuple[NDArray[np.float64], float]]:
+    def _run_local(self, tasks: list[Task]) -> dict[int, tuple[NDArray[np.float64], float]]:
         if self._pool is None:  # NOMAD children are reused from generation to generation
-            self._pool = nw.WorkerPool()
-        scheduler = nw.Scheduler(self.num_workers, self._options, pool=self._pool)
+            self._pool = WorkerPool()
+        scheduler = Scheduler(self.num_workers, self._options, pool=self._pool)
         scheduler.submit(t.job() for t in tasks)
         by_key = {t.index: t for t in tasks}
         waiting: deque[tuple[int, int, list[float]]] = deque()
@@ -221,24 +233,26 @@ class EANOMAD:
                 # point in its own process while the others' points are evaluated here
                 while waiting:
                     jid, k, sub = waiting.popleft()
-                    task = by_key[scheduler.running[jid].job.key]
+                    task = by_key[scheduler.job_key(jid)]
                     scheduler.tell(jid, k, self._loss(task.full(sub)))
         finally:
             scheduler.close()
         return {key: (by_key[key].full(x), loss) for key, (x, loss) in scheduler.results.items()}
 
-    def _run_ray(self, tasks: list[core.Task]) -> dict[int, tuple[NDArray[np.float64], float]]:
-        import ray
-
-        global _REMOTE_TASK
-        if _REMOTE_TASK is None:
-            _REMOTE_TASK = ray.remote(num_cpus=1)(_ray_task)
-        job = ray.get_runtime_context().get_job_id()
-        if self._objective_ref is None or self._objective_ref[0] != job:  # shipped once per Ray session
-            self._objective_ref = (job, ray.put(self.obj))
-        refs = [_REMOTE_TASK.remote(self._objective_ref[1], t, self.low, self._scale, self._options) for t in tasks]
+    def _run_ray(self, tasks: list[Task]) -> dict[int, tuple[NDArray[np.float64], float]]:
+        """The generation's tasks as parallel Ray tasks (through :class:`~optimkit.executors.RayExecutor`)."""
+        if self._executor is None:  # pragma: no cover - step() calls this only with an executor
+            raise RuntimeError("internal error: no Ray executor")
+        if self._local_search is None:
+            self._local_search = _LocalSearch(self.obj, self.low, self._scale, self._options)
+        futures = [self._executor.submit(self._local_search, task) for task in tasks]
         results = {}
-        for task, (x, loss, n_evals, crash, best_x, best_fit) in zip(tasks, ray.get(refs)):  # noqa: B007
+        for task, future in zip(tasks, futures):
+            outcome = future.result()
+            if not isinstance(outcome, tuple):  # worker lost after all retries (warned): keep the individual
+                results[task.index] = (task.x.copy(), task.loss)
+                continue
+            x, loss, n_evals, crash, best_x, best_fit = outcome
             results[task.index] = (x, loss)
             self.num_evals += n_evals
             if crash:
@@ -248,31 +262,40 @@ class EANOMAD:
         return results
 
 
-_REMOTE_TASK: Any = None
+class _LocalSearch:
+    """The Ray task body: one individual's local search (or evaluation), maximizing ``objective``.
 
+    Runs in a Ray worker, with NOMAD in a child of that worker (reused from task to task through
+    :func:`optimkit.nomad.process_pool`). One instance per front end, so that
+    :class:`~optimkit.executors.RayExecutor` ships it (and the objective) once.
+    """
 
-def _ray_task(objective: Callable[[NDArray[np.float64]], float], task: core.Task, low: float, scale: float,
-              options: tuple[str, ...]) -> tuple[Any, ...]:
-    """One individual's local search (or evaluation) inside a Ray worker; NOMAD in its own child."""
-    best: list[Any] = [-math.inf, None]
-    scheduler = nw.Scheduler(1, options, pool=nw.process_pool())  # the worker's NOMAD child is reused
-    scheduler.submit([task.job()])
-    n_evals = 0
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", NomadCrashWarning)
-        try:
-            while (got := scheduler.next_point()) is not None:
-                x = low + task.full(got[2]) * scale
-                fit = float(objective(x))
-                n_evals += 1
-                if fit > best[0]:
-                    best[:] = [fit, x]
-                scheduler.tell(got[0], got[1], -fit if fit == fit else math.inf)
-        finally:
-            scheduler.close()
-    crash = next((str(w.message) for w in caught if issubclass(w.category, NomadCrashWarning)), None)
-    x_best, loss = scheduler.results[task.index]
-    return task.full(x_best), loss, n_evals, crash, best[1], best[0]
+    def __init__(self, objective: Callable[[NDArray[np.float64]], float], low: float, scale: float,
+                 options: tuple[str, ...]) -> None:
+        self.objective, self.low, self.scale, self.options = objective, low, scale, options
+
+    def __call__(self, task: Task) -> tuple[Any, ...]:
+        """``(x, loss, num_evals, crash, best_x, best_fit)``: the task's result (unit box, loss
+        minimized), its evaluations, a crash message or None, and the best point seen (x units)."""
+        best: list[Any] = [-math.inf, None]
+        scheduler = Scheduler(1, self.options, pool=process_pool())  # the worker's NOMAD child is reused
+        scheduler.submit([task.job()])
+        n_evals = 0
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", NomadCrashWarning)
+            try:
+                while (got := scheduler.next_point()) is not None:
+                    x = self.low + task.full(got[2]) * self.scale
+                    fit = float(self.objective(x))
+                    n_evals += 1
+                    if fit > best[0]:
+                        best[:] = [fit, x]
+                    scheduler.tell(got[0], got[1], -fit if fit == fit else math.inf)
+            finally:
+                scheduler.close()
+        crash = next((str(w.message) for w in caught if issubclass(w.category, NomadCrashWarning)), None)
+        x_best, loss = scheduler.results[task.index]
+        return task.full(x_best), loss, n_evals, crash, best[1], best[0]
 
 
 def _want_ray(use_ray: bool | None) -> bool:
@@ -284,10 +307,4 @@ def _want_ray(use_ray: bool | None) -> bool:
         if use_ray:
             raise ImportError("use_ray=True needs Ray: pip install optimkit[ray]") from exc
         return False
-    if use_ray is None:
-        return bool(ray.is_initialized())
-    if not ray.is_initialized():
-        # a private local Ray (or the cluster named by RAY_ADDRESS), never a cluster that merely
-        # advertises itself on this machine
-        ray.init(address=os.environ.get("RAY_ADDRESS") or "local", log_to_driver=False, include_dashboard=False)
-    return True
+    return True if use_ray else bool(ray.is_initialized())
