@@ -22,7 +22,6 @@ RandomLike = Union[np.random.RandomState, np.random.Generator]  # noqa: UP007 - 
 
 __all__ = [
     "RandomLike", "SharedRandomState", "as_random_state", "as_generator", "normal", "uniform", "integers",
-    "child_seed",
 ]
 
 
@@ -101,8 +100,3 @@ def integers(rng: RandomLike, low: int, high: int, size: Any = None) -> Any:
     if isinstance(rng, np.random.Generator):
         return rng.integers(low, high, size=size)
     return rng.randint(low, high, size=size)
-
-
-def child_seed(rng: RandomLike) -> int:
-    """A 32-bit seed drawn from ``rng``, for a child process, a NOMAD search or a Ray task."""
-    return int(integers(rng, 0, 2**31 - 1))

@@ -9,6 +9,8 @@ import numbers
 from collections.abc import Collection
 from typing import Any
 
+import numpy as np
+
 from .errors import OptimkitValueError
 
 __all__ = ["check_int", "check_real", "check_choice", "check_bool", "resolve_alias"]
@@ -65,7 +67,7 @@ def check_choice(name: str, value: Any, choices: Collection[Any]) -> Any:
 
 def check_bool(name: str, value: Any) -> bool:
     """``value`` if it is a bool (numpy's included), else raise."""
-    if isinstance(value, bool) or type(value).__name__ == "bool_":
+    if isinstance(value, (bool, np.bool_)):
         return bool(value)
     raise OptimkitValueError(f"{name} must be True or False, got {value!r}")
 
