@@ -28,5 +28,23 @@ def test_docstring_examples(name: str) -> None:
         if missing not in EXTRAS:
             raise
         pytest.skip(f"{name} needs {missing} (an optional extra), which is not installed")
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
-    assert result.failed == 0, f"{result.failed} docstring example(s) failed in {name}"
+    runner = _Runner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False)
+    for test in doctest.DocTestFinder().find(module, name):
+        runner.run(test)
+        if runner.missing:
+            pytest.skip(f"{test.name} needs {runner.missing} (an optional extra), which is not installed")
+    assert runner.failures == 0, f"{runner.failures} docstring example(s) failed in {name}"
+
+
+class _Runner(doctest.DocTestRunner):
+    """A doctest runner that notes an example stopped by a missing optional extra."""
+
+    missing = ""
+
+    def report_unexpected_exception(self, out, test, example, exc_info):  # type: ignore[no-untyped-def]
+        exc = exc_info[1]
+        root = (getattr(exc, "name", None) or "").split(".")[0]
+        if isinstance(exc, ImportError) and root in EXTRAS:
+            self.missing = root
+            return
+        super().report_unexpected_exception(out, test, example, exc_info)

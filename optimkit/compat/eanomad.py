@@ -305,6 +305,6 @@ def _want_ray(use_ray: bool | None) -> bool:
         import ray
     except ImportError as exc:
         if use_ray:
-            raise ImportError("use_ray=True needs Ray: pip install optimkit[ray]") from exc
+            raise ImportError("use_ray=True needs Ray: pip install optimkit[ray]", name="ray") from exc
         return False
     return True if use_ray else bool(ray.is_initialized())

@@ -53,7 +53,7 @@ def check_pynomad() -> str:
     import importlib.util
 
     if importlib.util.find_spec("PyNomad") is None:
-        raise ImportError(NOMAD_INSTALL_HINT)
+        raise ImportError(NOMAD_INSTALL_HINT, name="PyNomad")
     try:
         return importlib.metadata.version("PyNomadBBO")
     except importlib.metadata.PackageNotFoundError:  # built from source: trust the module
@@ -97,7 +97,7 @@ class NomadWorker:
         if message is None or message[0] != HELLO:
             reason = message[1].decode() if message else self.describe_death()
             self.close()
-            raise ImportError(f"{NOMAD_INSTALL_HINT} (worker: {reason})")
+            raise ImportError(f"{NOMAD_INSTALL_HINT} (worker: {reason})", name="PyNomad")
 
     @property
     def alive(self) -> bool:
