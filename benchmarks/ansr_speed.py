@@ -10,9 +10,13 @@ Targets (issue 3): ask/tell >= 150,000 evaluations/s, vectorized >= 400,000; the
 ``ansr_minimize`` runs about 170,000-200,000/s and its draws cost about 157 us per epoch.
 Run with one BLAS thread; the medians of ``--repeats`` runs are printed as a Markdown table.
 
+``--root PATH`` imports optimkit from another checkout (e.g. a ``git worktree`` of an older
+commit), so that two versions can be timed alternately on the same machine.
+
 Usage::
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/ansr_speed.py --repeats 7
+    OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python benchmarks/ansr_speed.py --root /tmp/before
 """
 
 from __future__ import annotations
@@ -27,7 +31,10 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if "--root" in sys.argv:  # before the imports below: time another checkout
+    sys.path.insert(0, str(Path(sys.argv[sys.argv.index("--root") + 1]).resolve()))
+else:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from optimkit.compat.ansr import ansr_minimize  # noqa: E402
 from optimkit.optimizers import ansr as core  # noqa: E402
 
@@ -59,6 +66,22 @@ def rate_ask_tell(epochs: int, vectorized: bool) -> tuple[float, float]:
     return timed(lambda: opt.minimize(rows if vectorized else point, vectorized=vectorized), epochs * POPSIZE)
 
 
+def core_epoch_cost(p_self: float, epochs: int = 400) -> float:
+    """Microseconds per epoch of the numpy core alone (bests, restarts, draws, perturbation), through the
+    former module's ``tell(state, params, losses, rng)`` that every checkout has, on sphere losses."""
+    params = core.Params(popsize=POPSIZE, p_self=p_self)
+    gen = np.random.default_rng(0)
+    start = core.init(params, gen.random((POPSIZE, DIM)))
+
+    def run() -> None:
+        state = start
+        for _ in range(epochs):
+            state = core.tell(state, params, rows(state.pos - 0.5), gen)
+
+    run()
+    return min(timeit.repeat(run, number=1, repeat=5)) / epochs * 1e6
+
+
 def draw_cost(draw: object, normals: float = 1.0) -> float:
     """Microseconds per epoch for the draws (no restarts, p_self = 0.95); ``normals``: the share of
     coordinates that get a normal draw (optimkit draws them lazily, in :func:`core.perturb`)."""
@@ -76,23 +99,24 @@ def draw_cost(draw: object, normals: float = 1.0) -> float:
 def moving_share(epochs: int = 300) -> float:
     """Share of coordinates with |guide - pos| > 0 (the ones that need a normal) on the sphere run."""
     shares: list[float] = []
-    perturb = core.perturb
+    # the module whose perturb the optimizer calls: the core package behind the shim, or (older checkouts) this one
+    module: object = getattr(core, "_core", core)
+    perturb = module.perturb  # type: ignore[attr-defined]
 
-    def spy(state: core.State, noise: object, guide: object) -> core.State:
-        g = core.perturb.__wrapped__  # type: ignore[attr-defined]
+    def spy(*args: object) -> object:  # (params, state, noise, guide), or (state, noise, guide) before
+        state, noise = args[-3], args[-2]
         if callable(noise):
             def counted(size: object) -> object:
-                shares.append(float(np.prod(size)) / state.pos.size)
-                return noise(size)  # type: ignore[operator]
-            return g(state, counted, guide)  # type: ignore[no-any-return]
-        return g(state, noise, guide)  # type: ignore[no-any-return]
+                shares.append(float(np.prod(size)) / state.pos.size)  # type: ignore[attr-defined]
+                return noise(size)
+            return perturb(*args[:-2], counted, args[-1])
+        return perturb(*args)
 
-    spy.__wrapped__ = perturb  # type: ignore[attr-defined]
-    core.perturb = spy  # type: ignore[assignment]
+    module.perturb = spy  # type: ignore[attr-defined]
     try:
         core.ANSR(DIM, budget=epochs * POPSIZE, seed=0).minimize(rows, vectorized=True)
     finally:
-        core.perturb = perturb  # type: ignore[assignment]
+        module.perturb = perturb  # type: ignore[attr-defined]
     return statistics.median(shares)
 
 
@@ -100,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=400)
+    parser.add_argument("--root", type=Path, default=None, help="import optimkit from this checkout")
     args = parser.parse_args(argv)
     cases = {
         "ansr_minimize (compat, original draws)": lambda: rate_compat(args.epochs),
@@ -107,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         "ANSR.minimize(vectorized=True)": lambda: rate_ask_tell(4 * args.epochs, True),
     }
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"optimkit from {Path(core.__file__).resolve().parents[2]}")
     print(f"load average before: {load:.2f} on {os.cpu_count()} cores; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}")
     print("| front end | evaluations/s (wall), median | range | evaluations per CPU second, median | range |")
     print("|---|---|---|---|---|")
@@ -116,6 +142,8 @@ def main(argv: list[str] | None = None) -> None:
         wall, cpu = [r[0] for r in rates], [r[1] for r in rates]
         print(f"| {name} | {statistics.median(wall):,.0f} | {min(wall):,.0f}-{max(wall):,.0f} | "
               f"{statistics.median(cpu):,.0f} | {min(cpu):,.0f}-{max(cpu):,.0f} |", flush=True)
+    for p_self in (0.95, 0.5):
+        print(f"| core epoch alone (tell), p_self {p_self} | {core_epoch_cost(p_self):.0f} us | |", flush=True)
     share = moving_share()
     print(f"| draws per epoch, original sequence | {draw_cost(core.draw_reference):.0f} us | |")
     print(f"| draws per epoch, optimkit, normals for all coordinates | {draw_cost(core.draw_fast):.0f} us | |")

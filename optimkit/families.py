@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from .algorithms.ansr import ConfANSR
+from .algorithms.eanomad import ConfEANOMAD
+from .algorithms.nes import ConfSNES, ConfXNES
+from .algorithms.random_search import ConfRandomSearch
 from .core import ConfiguredOptimizer
-from .optimizers.ansr import ConfANSR
-from .optimizers.eanomad import ConfEANOMAD
-from .optimizers.random_search import ConfRandomSearch
-from .optimizers.snes import ConfSNES
-from .optimizers.xnes import ConfXNES
 
 __all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfEANOMAD", "ConfRandomSearch"]

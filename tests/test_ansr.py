@@ -361,17 +361,6 @@ def test_bernoulli_positions_cover_the_whole_range() -> None:
     assert np.bincount(hits // 100).std() / np.bincount(hits // 100).mean() < 0.05
 
 
-def test_docs_page_blocks_run() -> None:
-    """The python blocks of docs/optimizers/ansr.md run in order, as one script."""
-    import re
-    from pathlib import Path
-
-    page = Path(__file__).resolve().parents[1] / "docs" / "optimizers" / "ansr.md"
-    blocks = re.findall(r"```python\n(.*?)```", page.read_text(), flags=re.S)
-    assert len(blocks) >= 3
-    exec(compile("\n".join(blocks), str(page), "exec"), {})  # noqa: S102 - our own docs
-
-
 def test_normals_are_drawn_only_where_a_coordinate_can_move() -> None:
     """Coordinates with |guide - pos| = 0 land on the guide whatever the draw: none is spent on them."""
     pos = np.array([[0.2, 0.4, 0.6], [0.5, 0.5, 0.5]])
@@ -434,3 +423,45 @@ def test_candidates_in_flight_survive_dump_and_load(tmp_path) -> None:  # noqa: 
     for c in again:
         loaded.tell(c, 2.0)
     assert loaded.num_epochs == 1 and loaded.num_tell_not_asked == 0
+
+
+# ----------------------------------------------------------------- the core package (params, state, ...)
+def test_core_functions_take_params_then_state_and_match_the_former_entry_points() -> None:
+    from optimkit.algorithms.ansr import Params, core, draw_fast, drawer
+
+    params = Params(popsize=5, sigma=0.2, p_self=0.3, restart_tolerance=0.1)
+    uniforms = np.random.default_rng(0).random((5, 3))
+    new, old = core.init(params, uniforms), core.init(params, uniforms)
+    gen_new, gen_old = np.random.default_rng(1), np.random.default_rng(1)
+    for _ in range(8):
+        losses = np.round((core.ask(params, new) ** 2).sum(axis=1), 1)
+        new = core.tell(params, new, losses, drawer(gen_new, params, draw_fast))
+        old = core_shim_tell(old, params, losses, gen_old)
+        np.testing.assert_array_equal(new.pos, old.pos)
+        np.testing.assert_array_equal(new.best_loss, old.best_loss)
+    assert new.num_restarts == old.num_restarts > 0
+
+
+def core_shim_tell(state: core.State, params: core.Params, losses: np.ndarray, rng: np.random.Generator) -> core.State:
+    return core.tell(state, params, losses, rng)  # the former module's order: (state, params, ...)
+
+
+def test_params_validation_comes_from_the_shared_helper() -> None:
+    from optimkit.algorithms.ansr import Params
+
+    with pytest.raises(OptimkitValueError, match=r"popsize must be an integer in \[2, inf., got 1"):
+        Params(popsize=1)
+    with pytest.raises(OptimkitValueError, match=r"p_self must be a finite number in \[0, 1\], got 1.5"):
+        Params(p_self=1.5)
+    assert Params(popsize=np.int64(8)).popsize == 8 and type(Params(popsize=np.int64(8)).popsize) is int
+
+
+def test_former_import_paths_still_work() -> None:
+    import optimkit.algorithms.ansr as package
+    import optimkit.optimizers.ansr as former
+
+    for name in former.__all__:
+        assert hasattr(former, name), name
+    for name in ("Params", "State", "ANSR", "ConfANSR", "draw_fast", "draw_reference", "guides_from_uniform"):
+        assert getattr(former, name) is getattr(package, name)
+    assert ok.optimizers.registry["ANSR"] is package.ANSR

@@ -201,11 +201,32 @@ def test_window_early_stop_like_the_original() -> None:
     assert answers == [False, False, True] and direct.num_evaluations == 3
 
 
-def test_docstring_examples() -> None:
-    import doctest
+def test_alias_conflict_raises_even_when_p_self_is_given_at_its_default_value() -> None:
+    import inspect
 
-    import optimkit.compat.ansr as compat
-    import optimkit.optimizers.ansr as core
+    with pytest.raises(OptimkitValueError, match="p_self=0.95 and its alias self_instead_neighbour=0.2"):
+        ansr_minimize(sphere, ((-5, 5),), maxiter=64, p_self=0.95, self_instead_neighbour=0.2)
+    same = ansr_minimize(sphere, ((-5, 5),) * 2, maxiter=640, p_self=0.2, self_instead_neighbour=0.2, seed=1)
+    alias = ansr_minimize(sphere, ((-5, 5),) * 2, maxiter=640, self_instead_neighbour=0.2, seed=1)
+    assert same.fun == alias.fun
+    assert repr(inspect.signature(ansr_minimize).parameters["p_self"].default) == "0.95"
 
-    for module in (compat, core):
-        assert doctest.testmod(module).failed == 0
+
+def test_func_wrapper_passes_args_and_pickles() -> None:
+    import pickle
+
+    from optimkit.compat.ansr import FuncWrapper
+
+    wrapped = pickle.loads(pickle.dumps(FuncWrapper(np.dot, (np.array([1.0, 2.0]),))))
+    assert wrapped(np.array([3.0, 4.0])) == 11.0
+    assert wrapped.args[0].tolist() == [1.0, 2.0]
+
+
+def test_torch_callbacks_work_on_plain_losses() -> None:
+    from optimkit.compat.ansr import TorchEarlyStopCallback, TorchWindowEarlyStopCallback
+
+    stop = TorchEarlyStopCallback()  # the original's default: 0.1
+    assert [stop(v) for v in (0.5, 0.1, 0.01)] == [False, True, True]
+    window = TorchWindowEarlyStopCallback(window_size=2, min_difference=0.25)
+    # compared at calls 0 (against inf), 2 (1.0 -> 0.7: improved 0.3) and 4 (0.7 -> 0.5: only 0.2)
+    assert [window(v) for v in (1.0, 0.9, 0.7, 0.6, 0.5)] == [False, False, False, False, True]

@@ -524,18 +524,22 @@ def test_unseeded_runs_leave_the_global_numpy_generator_alone() -> None:
     assert not np.array_equal(runs[0], runs[1])  # seeded from the operating system, not a constant
 
 
-def test_vectorized_tell_archives_as_single_tells_do() -> None:
-    rows = np.random.default_rng(0).normal(size=(40, 3))
-    losses = np.linspace(5.0, 1.0, 40)  # every row improves on the last: each is a best when told
-    batch = ok.optimizers.RandomSearch(parametrization=3, budget=40, seed=0)
-    batch.ask_data(40)
-    batch.tell_data(rows, losses)
-    single = ok.optimizers.RandomSearch(parametrization=3, budget=40, seed=0)
-    for row, loss in zip(rows, losses):
-        single.tell(single.parametrization.spawn_child().set_standardized_data(row), float(loss))
-    assert set(batch._archive) == set(single._archive) and len(batch._archive) == 40
-    assert batch.recommend().loss == single.recommend().loss == 1.0
-    assert batch.num_tell == 40 and batch.num_ask == 40
+def test_vectorized_tell_keeps_the_bests_as_single_tells_do() -> None:
+    rng = np.random.default_rng(0)
+    batch = ok.optimizers.RandomSearch(parametrization=3, budget=80, seed=0)
+    single = ok.optimizers.RandomSearch(parametrization=3, budget=80, seed=0)
+    for _ in range(2):
+        rows, losses = rng.normal(size=(40, 3)), rng.permutation(np.linspace(5.0, 1.0, 40)) * rng.uniform()
+        batch.ask_data(40)
+        batch.tell_data(rows, losses)
+        for row, loss in zip(rows, losses):
+            single.tell(single.parametrization.spawn_child().set_standardized_data(row), float(loss))
+        for name in ("optimistic", "pessimistic", "average", "minimum"):
+            a, b = batch.current_bests[name], single.current_bests[name]
+            assert a.mean == b.mean and np.array_equal(a.data, b.data), name
+        assert batch.recommend().value.tolist() == single.recommend().value.tolist()
+        # the best row is archived on its own memory, not as a view into the batch
+        assert batch.recommend().get_standardized_data(reference=batch.parametrization).base is None
 
 
 def test_batch_protocol_drives_minimize_counters_and_abandon() -> None:

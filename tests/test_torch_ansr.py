@@ -5,18 +5,16 @@ from __future__ import annotations
 import copy
 import io
 import math
-import re
 import warnings
-from pathlib import Path
 
 import pytest
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
+from optimkit.algorithms.ansr import core  # noqa: E402
 from optimkit.errors import OptimkitValueError  # noqa: E402
 from optimkit.torch import ANSR  # noqa: E402
-from optimkit.torch.ansr import restart_mask  # noqa: E402
 
 STATE = "ansr"
 
@@ -213,9 +211,8 @@ def test_restart_uses_relative_difference():
     assert math.isinf(float(opt.state[STATE]["best_loss"][1]))
 
 
-def test_restart_mask_matches_the_numpy_core_on_all_kinds_of_losses():
+def test_restart_detection_on_tensors_matches_numpy_on_all_kinds_of_losses():
     np = pytest.importorskip("numpy")
-    find_losers = pytest.importorskip("optimkit.optimizers.ansr").find_losers
     rng = np.random.default_rng(0)
     for case in range(300):
         n = int(rng.integers(2, 12))
@@ -224,8 +221,8 @@ def test_restart_mask_matches_the_numpy_core_on_all_kinds_of_losses():
             values = values + rng.normal(0, 1e-3, size=n) * (case % 2)
         best = int(np.argmin(values))
         tol = float(rng.choice([0.0, 1e-8, 1e-3, 0.5]))
-        ours = restart_mask(torch.tensor(values), torch.tensor(best), tol).nonzero().flatten().tolist()
-        assert ours == list(find_losers(values, best, tol)), (values, tol)
+        ours = core.converged_losers(torch.tensor(values), best, tol).tolist()
+        assert ours == list(core.converged_losers(values, best, tol)), (values, tol)
         assert best not in ours
 
 
@@ -459,18 +456,128 @@ def test_runs_on_cuda_and_resumes_exactly():
     assert float(closure_loss) <= float(loss) * (1 + 1e-4) + 1e-6  # particle 0 is the current best
 
 
-# ---------------------------------------------------------------- tested docs
-def test_docstring_example_runs():
-    import doctest
+# ---------------------------------------------------------------- one core: numpy and torch on the same draws
+class Recorder:
+    """Draws of each epoch made on numpy, replayed on torch (float64): the same values on both sides."""
 
-    import optimkit.torch.ansr as module
+    def __init__(self, params, seed: int, sparse: bool):
+        import numpy as np
 
-    assert doctest.testmod(module).failed == 0
+        self.np, self.params, self.sparse = np, params, sparse
+        self.gen = np.random.default_rng(seed)
+        self.epochs: list = []
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "optimizers" / "torch_ansr.md"
-DOC_BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S) if DOC.exists() else []
+    def numpy_draw(self, k: int, d: int):
+        np, p = self.np, self.params.popsize
+        fresh = self.gen.random((2 * k, d))
+        normals: list = []
+        if self.sparse:  # the ask/tell optimizer's layout: a flat (positions, sources) guide, lazy normals
+            flat = np.sort(self.gen.choice(p * d, size=(p * d) // 3, replace=False))
+            index = (flat + d * (1 + self.gen.integers(0, p - 1, flat.size))) % (p * d)
+            guide = (flat, index)
+
+            def noise(size):
+                z = self.gen.normal(0.0, self.params.sigma, size)
+                normals.append(z)
+                return z
+        else:
+            noise = self.gen.normal(0.0, self.params.sigma, (p, d))
+            guide = self.gen.random((p, d))
+        self.epochs.append((k, fresh, noise, guide, normals))
+        return fresh, noise, guide if self.sparse else core.guides_from_uniform(guide, self.params.p_self)
+
+    def torch_draw(self, epoch: int):
+        def draw(k: int, d: int):
+            k0, fresh, noise, guide, normals = self.epochs[epoch]
+            assert k == k0  # the same restarts were detected
+            t = lambda a: torch.as_tensor(a)  # noqa: E731
+            if self.sparse:
+                calls = iter(normals)
+                return t(fresh), (lambda size: t(next(calls))), (t(guide[0]), t(guide[1]))
+            return t(fresh), t(noise), core.guides_from_uniform(t(guide), self.params.p_self)
+        return draw
 
 
-@pytest.mark.parametrize("index", range(len(DOC_BLOCKS)))
-def test_docs_blocks_run(index):
-    exec(compile(DOC_BLOCKS[index], f"{DOC.name}[{index}]", "exec"), {"__name__": "__doc_block__"})
+@pytest.mark.parametrize("sparse", [False, True])
+def test_numpy_and_torch_follow_the_same_trajectory_on_the_same_draws(sparse):
+    np = pytest.importorskip("numpy")
+    params = core.Params(popsize=6, sigma=0.4, p_self=0.5, restart_tolerance=0.3)
+    rec = Recorder(params, seed=1, sparse=sparse)
+    uniforms = rec.gen.random((6, 5))
+    a = core.init(params, uniforms, x0=np.full(5, 0.5))
+    b = core.init(params, torch.tensor(uniforms, dtype=torch.float64), torch.full((5,), 0.5, dtype=torch.float64))
+    for epoch in range(25):
+        x = core.ask(params, a)
+        np.testing.assert_array_equal(core.ask(params, b).numpy(), x)
+        losses = np.round(((x - 0.3) ** 2).sum(axis=1), 1)  # coarse: ties, so restarts happen
+        a = core.tell(params, a, losses, rec.numpy_draw)
+        b = core.tell(params, b, torch.tensor(losses), rec.torch_draw(epoch))
+        for name in ("pos", "best_pos", "best_loss"):
+            np.testing.assert_array_equal(getattr(b, name).numpy(), getattr(a, name), err_msg=f"{name}, epoch {epoch}")
+        assert (b.best_index, b.num_restarts, b.num_epochs) == (a.best_index, a.num_restarts, a.num_epochs)
+    assert a.num_restarts > 5  # the restart rule was exercised
+
+
+def test_torch_optimizer_follows_the_numpy_core_on_its_own_draws(monkeypatch):
+    """The torch front end (float64) and the numpy core, fed the draws the front end made, agree."""
+    np = pytest.importorskip("numpy")
+    import optimkit.torch.ansr as front
+
+    draws = []
+
+    def recording(gen, params, like, k, d):
+        out = front_draw(gen, params, like, k, d)
+        draws.append(out)
+        return out
+
+    front_draw = front.draw_torch
+    monkeypatch.setattr(front, "draw_torch", recording)
+    w = torch.zeros(4, dtype=torch.float64)
+    opt = ANSR([w], popsize=5, sigma=0.3, p_self=0.4, restart_tolerance=0.2, bound=2.0, seed=3)
+    params = core.Params(popsize=5, sigma=0.3, p_self=0.4, restart_tolerance=0.2, bound=2.0)
+    state = None
+    for epoch in range(20):
+        seen: list = []
+        opt.step(lambda seen=seen: seen.append(w.clone()) or torch.round((w - 0.7).pow(2).sum() * 4) / 4)
+        unit = (torch.stack(seen).numpy() + 2.0) / 4.0
+        if state is None:
+            state = core.init(params, unit)
+        np.testing.assert_allclose(unit, state.pos, rtol=0, atol=1e-15)  # the same points were evaluated
+        losses = np.round(((unit * 4.0 - 2.0 - 0.7) ** 2).sum(axis=1) * 4) / 4
+        drawn = tuple(a.numpy() for a in draws[epoch])
+        state = core.tell(params, state, losses, lambda k, d, drawn=drawn: drawn)
+        run = opt.state[STATE]
+        np.testing.assert_array_equal(run["pos"].numpy(), state.pos)
+        np.testing.assert_array_equal(run["best_loss"].numpy(), state.best_loss)
+        assert opt.restarts == state.num_restarts and opt.epoch == state.num_epochs
+    assert opt.restarts > 0
+
+
+def test_alias_conflict_raises_and_the_signature_shows_the_spec_default():
+    import inspect
+
+    with pytest.raises(OptimkitValueError, match="p_self.*self_instead_neighbour"):
+        ANSR([torch.zeros(2)], p_self=0.95, self_instead_neighbour=0.2)
+    assert ANSR([torch.zeros(2)], p_self=0.2, self_instead_neighbour=0.2).param_groups[0]["p_self"] == 0.2
+    assert ANSR([torch.zeros(2)]).param_groups[0]["p_self"] == 0.95
+    assert repr(inspect.signature(ANSR).parameters["p_self"].default) == "0.95"
+
+
+def test_torch_callbacks_of_compat_stop_an_optimkit_torch_run():
+    from optimkit.compat.ansr import TorchEarlyStopCallback, TorchWindowEarlyStopCallback
+
+    w = torch.zeros(3)
+    opt = ANSR([w], popsize=8, p_self=0.05, bound=2.0, seed=0)
+    stop = TorchEarlyStopCallback(stop_residual=0.05)
+    for _ in range(500):
+        loss = opt.step(lambda: ((w - 1.0) ** 2).sum())
+        if stop(loss):
+            break
+    assert float(loss) <= 0.05 and opt.epoch < 500
+
+    opt = ANSR([w], popsize=4, seed=0)
+    window = TorchWindowEarlyStopCallback(window_size=3, min_difference=1e9)
+    steps = 0
+    while not window(opt.step(lambda: (w**2).sum())):
+        steps += 1
+    assert steps == 3  # compared at calls 0 (against inf) and 3: no improvement of 1e9, stop

@@ -1,9 +1,10 @@
 """Drop-in replacement for the ``ansr`` package's numpy front end (minimizes).
 
-A user of ``from ansr.ansr import ansr_minimize`` / ``from ansr.callbacks import
-EarlyStopCallback, WindowEarlyStopCallback`` switches by importing them from here; the keyword
-``self_instead_neighbour`` is accepted as an alias of ``p_self``. The algorithm is the
-numpy core of :mod:`optimkit.optimizers.ansr`.
+A user of ``from ansr.ansr import ansr_minimize, FuncWrapper`` / ``from ansr.callbacks import
+EarlyStopCallback, WindowEarlyStopCallback, TorchEarlyStopCallback, TorchWindowEarlyStopCallback``
+switches by importing them from here (the torch callbacks work with ``optimkit.torch.ANSR``); the
+keyword ``self_instead_neighbour`` is accepted as an alias of ``p_self`` (both given with
+different values raise). The algorithm is ANSR's core, :mod:`optimkit.algorithms.ansr.core`.
 
 The random draws are the original's, in the same order, so a seed gives the original's
 run (same ``x``, ``fun``, ``nfev``, ``nit``; ``workers`` does not change it). Differences,
@@ -38,10 +39,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from ..algorithms.ansr.core import P_SELF_DEFAULT, Params, evolve, init, resolve_p_self, update_bests
+from ..algorithms.ansr.draws import as_generator, draw_reference, drawer
 from ..errors import OptimkitValueError
-from ..optimizers.ansr import Params, as_generator, draw_reference, evolve, init, update_bests
+from ..validation import check_int
 
-__all__ = ["ansr_minimize", "EarlyStopCallback", "WindowEarlyStopCallback", "OptimizeResult"]
+__all__ = ["ansr_minimize", "EarlyStopCallback", "WindowEarlyStopCallback", "TorchEarlyStopCallback",
+           "TorchWindowEarlyStopCallback", "FuncWrapper", "OptimizeResult"]
 
 
 class OptimizeResult(NamedTuple):
@@ -102,15 +106,75 @@ class WindowEarlyStopCallback(EarlyStopCallback):
         return False
 
 
-class _FuncWrapper:
-    """Picklable ``x -> func(x, *args)`` for process pools."""
+class TorchEarlyStopCallback:
+    """Stop once the loss returned by ``optimkit.torch.ANSR.step`` is ``<= stop_residual``
+    (as in ``ansr.callbacks``): ``if callback(opt.step(closure)): break``.
+
+    Examples
+    --------
+    >>> stop = TorchEarlyStopCallback(stop_residual=0.5)
+    >>> stop(0.7), stop(0.5)
+    (False, True)
+    """
+
+    __slots__ = ("stop_residual",)
+
+    def __init__(self, stop_residual: float = 0.1) -> None:
+        self.stop_residual = stop_residual
+
+    def __call__(self, loss: Any) -> bool:
+        """Whether to stop, given a loss (a float or a 0-dim tensor)."""
+        return float(loss) <= self.stop_residual
+
+
+class TorchWindowEarlyStopCallback:
+    """Stop when the loss returned by ``optimkit.torch.ANSR.step`` improved by ``min_difference``
+    or less over ``window_size`` steps (as in ``ansr.callbacks``).
+
+    The loss is compared at calls 0, ``window_size``, ``2 window_size``, ...: the first
+    comparison is against ``inf`` and never stops.
+
+    Examples
+    --------
+    >>> stop = TorchWindowEarlyStopCallback(window_size=2, min_difference=0.1)
+    >>> [stop(loss) for loss in (1.0, 0.5, 0.95)]
+    [False, False, True]
+    """
+
+    __slots__ = ("window_size", "min_difference", "last_loss", "current_call")
+
+    def __init__(self, window_size: int = 512, min_difference: float = 0.01) -> None:
+        self.window_size = window_size
+        self.min_difference = min_difference
+        self.last_loss = float("inf")
+        self.current_call = 0
+
+    def __call__(self, loss: Any) -> bool:
+        """Whether to stop, given a loss (a float or a 0-dim tensor)."""
+        value = float(loss)
+        if self.current_call % self.window_size == 0:
+            if self.last_loss - value <= self.min_difference:
+                return True
+            self.last_loss = value
+        self.current_call += 1
+        return False
+
+
+class FuncWrapper:
+    """Picklable ``x -> func(x, *args)``, as the original's ``ansr.ansr.FuncWrapper`` (used for process pools).
+
+    Examples
+    --------
+    >>> FuncWrapper(pow, (2,))(3)
+    9
+    """
 
     __slots__ = ("func", "args")
 
     def __init__(self, func: Callable[..., float], args: tuple[Any, ...]) -> None:
         self.func, self.args = func, args
 
-    def __call__(self, x: NDArray[np.float64]) -> float:
+    def __call__(self, x: Any) -> float:
         return self.func(x, *self.args)
 
 
@@ -138,7 +202,7 @@ def _parse_bounds(bounds: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]
 def _make_map(workers: Any, func: Callable[..., float], args: tuple[Any, ...], popsize: int
               ) -> tuple[Callable[[NDArray[np.float64]], Any] | None, ProcessPoolExecutor | None]:
     if callable(workers):  # a map-like, as scipy accepts
-        wrapped = _FuncWrapper(func, args)
+        wrapped = FuncWrapper(func, args)
         return (lambda rows: workers(wrapped, rows)), None
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) \
             or (workers < 1 and workers != -1):
@@ -148,7 +212,7 @@ def _make_map(workers: Any, func: Callable[..., float], args: tuple[Any, ...], p
     if n <= 1:
         return None, None
     pool = ProcessPoolExecutor(n)
-    wrapped = _FuncWrapper(func, args)
+    wrapped = FuncWrapper(func, args)
     chunk = max(1, popsize // (4 * n))
     return (lambda rows: pool.map(wrapped, rows, chunksize=chunk)), pool
 
@@ -161,7 +225,7 @@ def ansr_minimize(
     popsize: int = 64,
     sigma: float = 0.05,
     restart_tolerance: float = 1e-8,
-    p_self: float = 0.95,
+    p_self: float = P_SELF_DEFAULT,
     x0: ArrayLike | None = None,
     workers: int | Callable[..., Any] = 1,
     seed: int | np.random.Generator | None = 0,
@@ -176,29 +240,25 @@ def ansr_minimize(
     func : objective, called once per particle with a 1-D array; minimized.
     bounds : ``(lower, upper)`` per coordinate (or a ``scipy.optimize.Bounds``), finite, lower < upper.
     maxiter : evaluation budget; the run has ``max(1, round(maxiter / popsize))`` epochs.
-    popsize, sigma, restart_tolerance, p_self : ANSR options (see ``optimkit.optimizers.ansr.Params``).
+    popsize, sigma, restart_tolerance, p_self : ANSR options (see ``optimkit.algorithms.ansr.Params``).
     x0 : optional start point inside ``bounds`` (becomes particle 0).
     workers : 1 (serial), n > 1 or -1 (a process pool of n / all cores; ``func`` must pickle),
         or a map-like callable ``workers(f, rows)``.
     seed : int, ``None`` or a ``numpy.random.Generator``.
     callback : ``callback(best_x) -> bool`` after each epoch; ``True`` (or raising
         ``StopIteration``) stops the run.
-    self_instead_neighbour : the original package's name of ``p_self``.
+    self_instead_neighbour : the original package's name of ``p_self``; giving both with different
+        values raises ``OptimkitValueError``.
 
     Returns
     -------
     OptimizeResult with ``x``, ``fun``, ``nfev``, ``nit`` and ``restarts``.
     """
-    if self_instead_neighbour is not None:
-        if p_self != 0.95 and p_self != self_instead_neighbour:
-            raise OptimkitValueError(f"p_self={p_self!r} and self_instead_neighbour={self_instead_neighbour!r} "
-                                     f"are the same option; give only one")
-        p_self = self_instead_neighbour
+    p_self = resolve_p_self(p_self, self_instead_neighbour)
     params = Params(popsize=popsize, sigma=sigma, p_self=p_self, restart_tolerance=restart_tolerance)
     lower, upper = _parse_bounds(bounds)
     span = upper - lower
-    if isinstance(maxiter, bool) or not isinstance(maxiter, (int, np.integer)) or maxiter < 1:
-        raise OptimkitValueError(f"maxiter must be an integer >= 1, got {maxiter!r}")
+    maxiter = check_int("maxiter", maxiter, 1)
     args = tuple(args)
     x0_unit = None
     if x0 is not None:
@@ -212,6 +272,7 @@ def ansr_minimize(
     free_check = early is not None and early.func is func and len(early.args) == len(args) \
         and all(a is b for a, b in zip(early.args, args))
     pmap, pool = _make_map(workers, func, args, params.popsize)
+    draw = drawer(rng, params, draw_reference)
     state = init(params, rng.random((params.popsize, lower.size)), x0_unit)
     nit = nfev = 0
     last_checked: NDArray[np.float64] | None = None
@@ -227,7 +288,7 @@ def ansr_minimize(
                 losses[:] = list(pmap(points))
             nit += 1
             nfev += params.popsize
-            state = update_bests(state, losses)
+            state = update_bests(params, state, losses)
             if callback is not None:
                 best_x = lower + state.best_pos[state.best_index] * span
                 if early is not None and free_check:
@@ -246,7 +307,7 @@ def ansr_minimize(
                         stop = True
                 if stop:
                     break
-            state = evolve(state, params, rng, draw_reference)
+            state = evolve(params, state, draw)
     finally:
         if pool is not None:
             pool.shutdown()

@@ -1,15 +1,18 @@
 """ANSR (Across Neighbourhood Search with Restarts) as a ``torch.optim.Optimizer`` (minimizes).
 
-The tensor version of the step in ``optimkit.optimizers.ansr`` (SPEC section 2), with positions in
-``[0, 1]^d`` mapped onto ``[-bound, bound]``. The whole run (population, bests, losses, generator
-state, restart count, epoch) lives in ``self.state``, so ``state_dict()`` / ``load_state_dict()``
-resume a run exactly; a step never synchronizes host and device (restarts are applied with masks).
+A shell over ANSR's core (:mod:`optimkit.algorithms.ansr.core`), which runs on tensors: this module
+keeps only what torch needs. It maps the unit box onto ``[-bound, bound]`` of the parameters,
+evaluates the population (one closure call per particle, or ``torch.func.vmap`` over the model),
+draws on the optimizer's own ``torch.Generator`` on the parameters' device
+(:mod:`optimkit.torch.draws`), and keeps the whole run (population, bests, losses, restart count,
+epoch) in ``self.state`` so that ``state_dict()`` / ``load_state_dict()`` resume a run exactly.
+The update rules, the restart detection and the option checks are the core's.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-import numbers
 import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -18,52 +21,33 @@ import torch
 from torch import nn
 from torch.func import functional_call, vmap
 
+from optimkit.algorithms.ansr import core
+from optimkit.algorithms.ansr.core import P_SELF_DEFAULT, Params, State, resolve_p_self
 from optimkit.errors import InefficientSettingsWarning, OptimkitTypeError, OptimkitValueError, OptimkitWarning
+from optimkit.torch.draws import draw_torch
+from optimkit.validation import check_int
 
-__all__ = ["ANSR"]
+__all__ = ["ANSR", "group_params"]
 
 _STATE_KEY = "ansr"
 _SHARED_OPTIONS = ("popsize", "sigma", "restart_tolerance", "p_self", "seed")
+_OPTIONS = (*_SHARED_OPTIONS, "bound")
 
 
-# option: (integers only, lowest value, lowest excluded, highest value)
-_RULES = {
-    "popsize": (True, 2, False, math.inf),
-    "sigma": (False, 0, True, math.inf),
-    "restart_tolerance": (False, 0, False, math.inf),
-    "p_self": (False, 0, False, 1.0),
-    "bound": (False, 0, True, math.inf),
-    "seed": (True, 0, False, math.inf),
-}
+def group_params(group: dict[str, Any]) -> Params:
+    """The core's :class:`Params` of a parameter group (validated there; ``seed`` an integer >= 0)."""
+    check_int("seed", group["seed"], 0)
+    return Params(popsize=group["popsize"], sigma=group["sigma"], p_self=group["p_self"],
+                  restart_tolerance=group["restart_tolerance"], bound=group["bound"])
 
 
-def _check_options(group: dict[str, Any]) -> None:
-    """Raise OptimkitValueError naming the first invalid option of a parameter group."""
-    for name, (integral, low, low_open, high) in _RULES.items():
-        value = group[name]
-        kind = numbers.Integral if integral else numbers.Real
-        v = float(value) if isinstance(value, kind) and not isinstance(value, bool) else math.nan
-        if math.isfinite(v) and (v > low if low_open else v >= low) and v <= high:
-            continue
-        accepted = f"{'an integer' if integral else 'a finite number'} {'>' if low_open else '>='} {low}"
-        accepted += f" and <= {high}" if high < math.inf else ""
-        raise OptimkitValueError(f"{name} must be {accepted}, got {value!r}")
-
-
-def restart_mask(best_loss: torch.Tensor, best: torch.Tensor, tol: float) -> torch.Tensor:
-    """Which particles lose a converged pair, checking all pairs at once (no host sync).
-
-    A pair converged when ``(hi - lo) / |hi| < tol`` with ``hi`` finite and non-zero; the loser
-    has the larger loss (on a tie the lower index) and the global best ``best`` never loses.
-    """
-    n = best_loss.shape[0]
-    ii, jj = torch.triu_indices(n, n, offset=1, device=best_loss.device)
-    ri, rj = best_loss[ii], best_loss[jj]
-    hi, lo = torch.maximum(ri, rj), torch.minimum(ri, rj)
-    converged = torch.isfinite(hi) & (hi != 0) & ((hi - lo) / hi.abs() < tol)
-    loser = torch.where((ii == best) | ((jj != best) & (ri < rj)), jj, ii)
-    hits = torch.zeros(n, device=best_loss.device, dtype=torch.int64).index_add_(0, loser, converged.long())
-    return hits > 0
+def _has_tied_tensors(model: nn.Module) -> bool:
+    """Whether a parameter or buffer of ``model`` appears under several names (``functional_call``
+    then has to tie the replacements; without ties, skipping that analysis saves time per call)."""
+    def count(unique: bool) -> int:
+        return (sum(1 for _ in model.named_parameters(remove_duplicate=unique))
+                + sum(1 for _ in model.named_buffers(remove_duplicate=unique)))
+    return count(True) != count(False)
 
 
 class ANSR(torch.optim.Optimizer):
@@ -82,7 +66,8 @@ class ANSR(torch.optim.Optimizer):
         converged; the worse one restarts at a random point (the global best never does).
     p_self : float
         Probability, per coordinate, that a particle is guided by its own best rather than
-        by a uniformly chosen other particle's best. ``self_instead_neighbour`` is an alias.
+        by a uniformly chosen other particle's best. ``self_instead_neighbour`` is an alias
+        (giving both with different values raises).
     bound : float
         Parameters are searched in ``[-bound, bound]``.
     seed : int
@@ -95,7 +80,8 @@ class ANSR(torch.optim.Optimizer):
     -----
     Closure mode: ``step(closure)`` sets the parameters to each particle in turn and calls
     ``closure()`` under ``torch.enable_grad`` (as LBFGS does). After each step the parameters
-    hold the best point found; ``step`` returns its loss as a 0-dim tensor (no device sync).
+    hold the best point found; ``step`` returns its loss as a 0-dim tensor. A step reads one
+    number back from the device, the count of restarts, as the original does.
 
     Examples
     --------
@@ -116,6 +102,9 @@ class ANSR(torch.optim.Optimizer):
     _batch_size: int
     _names: list[str]
     _warned_threads: bool
+    _checked: tuple[Any, ...] | None
+    _tied: bool
+    _core_params: Params
 
     def __init__(
         self,
@@ -123,7 +112,7 @@ class ANSR(torch.optim.Optimizer):
         popsize: int = 64,
         sigma: float = 0.05,
         restart_tolerance: float = 1e-8,
-        p_self: float = 0.95,
+        p_self: float = P_SELF_DEFAULT,
         bound: float = 10.0,
         seed: int = 0,
         model: nn.Module | None = None,
@@ -131,13 +120,8 @@ class ANSR(torch.optim.Optimizer):
         *,
         self_instead_neighbour: float | None = None,
     ) -> None:
-        if self_instead_neighbour is not None:
-            if p_self not in (0.95, self_instead_neighbour):
-                raise OptimkitValueError(f"p_self={p_self!r} and its alias self_instead_neighbour="
-                                         f"{self_instead_neighbour!r} disagree; pass only one of them")
-            p_self = self_instead_neighbour
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
-            raise OptimkitValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        p_self = resolve_p_self(p_self, self_instead_neighbour)
+        batch_size = check_int("batch_size", batch_size, 1)
         if model is not None and not isinstance(model, nn.Module):
             raise OptimkitTypeError(f"model must be a torch.nn.Module or None, got {type(model).__name__}")
         if batch_size > 1 and model is None:
@@ -145,10 +129,10 @@ class ANSR(torch.optim.Optimizer):
                                      "over the model's parameters)")
         defaults = dict(popsize=popsize, sigma=sigma, restart_tolerance=restart_tolerance,
                         p_self=p_self, bound=bound, seed=seed)
-        _check_options(defaults)
+        group_params(defaults)
         super().__init__(params, defaults)
         for group in self.param_groups:
-            _check_options(group)
+            group_params(group)
             for p in group["params"]:
                 if not p.is_floating_point():
                     raise OptimkitTypeError(f"params must be floating point tensors, got dtype {p.dtype}")
@@ -158,11 +142,11 @@ class ANSR(torch.optim.Optimizer):
         self._generator = torch.Generator(device=self._device)
         self._generator.manual_seed(int(seed))
         self._model = model
-        self._batch_size = int(batch_size)
-        self._names = []
-        if model is not None:
-            self._names = self._match_model_parameters(model)
+        self._batch_size = batch_size
+        self._names = self._match_model_parameters(model) if model is not None else []
+        self._tied = model is not None and _has_tied_tensors(model)
         self._warned_threads = False
+        self._checked = None
 
     # ------------------------------------------------------------------ helpers
     def _params(self) -> list[torch.Tensor]:
@@ -176,16 +160,19 @@ class ANSR(torch.optim.Optimizer):
                                      "not among model.named_parameters()")
         return [by_id[id(p)] for p in self._params()]
 
-    def _check_groups(self) -> dict[str, Any]:
-        """Validate the (possibly user-edited) groups; return the shared options."""
-        first = self.param_groups[0]
-        for group in self.param_groups:
-            _check_options(group)
-            for key in _SHARED_OPTIONS:
-                if group[key] != first[key]:
-                    raise OptimkitValueError(f"{key} must be the same in every parameter group (got "
-                                             f"{first[key]!r} and {group[key]!r}); only bound may differ")
-        return first
+    def _options(self) -> Params:
+        """The core's options, from the (possibly user-edited) groups, validated when they changed."""
+        key = tuple(group[name] for group in self.param_groups for name in _OPTIONS)
+        if key != self._checked:
+            first = self.param_groups[0]
+            for group in self.param_groups:
+                group_params(group)
+                for name in _SHARED_OPTIONS:
+                    if group[name] != first[name]:
+                        raise OptimkitValueError(f"{name} must be the same in every parameter group (got "
+                                                 f"{first[name]!r} and {group[name]!r}); only bound may differ")
+            self._core_params, self._checked = group_params(first), key
+        return self._core_params
 
     def _bounds(self) -> torch.Tensor | float:
         """The half-width of the box per coordinate (a float when all groups agree)."""
@@ -198,12 +185,11 @@ class ANSR(torch.optim.Optimizer):
     def _flat_params(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1).to(self._dtype) for p in self._params()])
 
-    def _set_flat_params(self, flat: torch.Tensor) -> None:
-        offset = 0
-        for p in self._params():
-            n = p.numel()
-            p.copy_(flat[offset:offset + n].view_as(p))
-            offset += n
+    def _blocks(self, rows: torch.Tensor) -> list[torch.Tensor]:
+        """``rows`` (n, dims) cut into one (n, *shape) view per parameter, in the parameters' dtype."""
+        params = self._params()
+        pieces = torch.split(rows, [p.numel() for p in params], dim=1)
+        return [piece.reshape(-1, *p.shape).to(p.dtype) for piece, p in zip(pieces, params)]
 
     def _run(self) -> dict[str, Any] | None:
         """The ANSR run in ``self.state`` (under a string key), or None before the first step."""
@@ -213,70 +199,66 @@ class ANSR(torch.optim.Optimizer):
     @property
     def restarts(self) -> int:
         """Total number of restarted particles so far."""
-        state = self._run()
-        return 0 if not state else int(state["restarts"])
+        run = self._run()
+        return 0 if not run else int(run["restarts"])
 
     @property
     def epoch(self) -> int:
         """Number of completed steps (epochs)."""
-        state = self._run()
-        return 0 if not state else int(state["epoch"])
+        run = self._run()
+        return 0 if not run else int(run["epoch"])
 
-    def _init_state(self, group: dict[str, Any]) -> dict[str, Any]:
-        popsize = int(group["popsize"])
-        self._generator.manual_seed(int(group["seed"]))
+    def _init_state(self, params: Params) -> dict[str, Any]:
+        self._generator.manual_seed(int(self.param_groups[0]["seed"]))
         bound = self._bounds()
         flat = self._flat_params()
-        dims = flat.numel()
-        kw: dict[str, Any] = dict(device=self._device, dtype=self._dtype)
-        pos = torch.rand(popsize, dims, generator=self._generator, **kw)
-        pos[0] = ((flat + bound) / (2.0 * bound)).clamp(0.0, 1.0)
-        state = {
-            "pos": pos,
-            "best_pos": torch.zeros(popsize, dims, **kw),
-            "best_loss": torch.full((popsize,), math.inf, **kw),
-            "loss": torch.full((popsize,), math.inf, **kw),
-            "restarts": torch.zeros((), device=self._device, dtype=torch.int64),
-            "epoch": 0,
-        }
-        self.state[_STATE_KEY] = state  # type: ignore[index]
-        return state
+        uniforms = torch.rand(params.popsize, flat.numel(), generator=self._generator, device=self._device,
+                              dtype=self._dtype)
+        state = core.init(params, uniforms, ((flat + bound) / (2.0 * bound)))
+        run = {"pos": state.pos, "best_pos": state.best_pos, "best_loss": state.best_loss,
+               "loss": torch.full_like(state.best_loss, math.inf), "best_index": 0, "restarts": 0, "epoch": 0}
+        self.state[_STATE_KEY] = run  # type: ignore[index]
+        return run
 
     # ------------------------------------------------------------------ evaluation
-    def _evaluate_closure(self, closure: Callable[[], Any], real: torch.Tensor, out: torch.Tensor) -> None:
-        for k in range(real.shape[0]):
-            self._set_flat_params(real[k])
-            with torch.enable_grad():
-                loss = closure()
-            if isinstance(loss, torch.Tensor) and loss.numel() != 1:
-                raise OptimkitValueError(f"the closure must return a scalar loss, got shape {tuple(loss.shape)}")
-            out[k] = loss.detach().reshape(()) if isinstance(loss, torch.Tensor) else loss
+    def _evaluate_closure(self, closure: Callable[[], Any], real: torch.Tensor) -> torch.Tensor:
+        datas = [p.data for p in self._params()]
+        members = list(zip(*(block.unbind(0) for block in self._blocks(real))))  # one tuple per particle
+        values = []
+        with torch.enable_grad():
+            for member in members:
+                for data, value in zip(datas, member):
+                    data.copy_(value)
+                values.append(closure())
+        if all(isinstance(v, torch.Tensor) for v in values):
+            for v in values:
+                if v.numel() != 1:
+                    raise OptimkitValueError(f"the closure must return a scalar loss, got shape {tuple(v.shape)}")
+            return torch.stack([v.detach().reshape(()) for v in values]).to(self._device, self._dtype)
+        return torch.tensor([float(v) for v in values], device=self._device, dtype=self._dtype)
 
     def _evaluate_batched(self, loss_fn: Callable[..., torch.Tensor], inputs: tuple[Any, ...],
-                          real: torch.Tensor, out: torch.Tensor) -> None:
+                          real: torch.Tensor) -> torch.Tensor:
         model = self._model
-        assert model is not None  # guaranteed by the caller
+        if model is None:  # pragma: no cover - step() only calls this with a model
+            raise OptimkitValueError("batched mode needs model=")
         self._maybe_warn_threads()
         if len(self._names) != len(self._params()):  # a group was added since
             self._names = self._match_model_parameters(model)
-        chosen = set(self._names)
-        fixed = {n: p.detach() for n, p in model.named_parameters() if n not in chosen}
-        fixed.update(dict(model.named_buffers()))
-        stacked: dict[str, torch.Tensor] = {}
-        offset = 0
-        for name, p in zip(self._names, self._params()):
-            n = p.numel()
-            stacked[name] = real[:, offset:offset + n].reshape(-1, *p.shape).to(p.dtype)
-            offset += n
+            self._tied = _has_tied_tensors(model)
+        stacked = dict(zip(self._names, self._blocks(real)))
 
-        def member_loss(params: dict[str, torch.Tensor]) -> torch.Tensor:
-            return loss_fn(functional_call(model, {**fixed, **params}, inputs))
+        tie_weights = self._tied
+
+        def member_loss(members: dict[str, torch.Tensor]) -> torch.Tensor:  # the others: the model's own
+            return loss_fn(functional_call(model, members, inputs, tie_weights=tie_weights))
 
         chunk = None if self._batch_size >= real.shape[0] else self._batch_size
-        losses = vmap(member_loss, randomness="different", chunk_size=chunk)(stacked)
+        with torch.inference_mode():  # no autograd inside: vmap's own per-op overhead drops too
+            losses = vmap(member_loss, randomness="different", chunk_size=chunk)(stacked)
         if losses.dim() != 1:
             raise OptimkitValueError(f"loss_fn must return a scalar per member, got shape {tuple(losses.shape[1:])}")
-        out.copy_(losses.detach())
+        return losses.to(self._dtype)
 
     def _maybe_warn_threads(self) -> None:
         if (self._warned_threads or self._device.type != "cpu" or torch.get_num_threads() == 1
@@ -298,67 +280,35 @@ class ANSR(torch.optim.Optimizer):
         """
         if closure is None or not callable(closure):
             raise OptimkitValueError("ANSR.step requires a closure (or, in batched mode, a loss_fn)")
-        group = self._check_groups()
-        state = self._run() or self._init_state(group)
-        popsize, dims = state["pos"].shape
-        if int(group["popsize"]) != popsize or sum(p.numel() for p in self._params()) != dims:
+        params = self._options()
+        run = self._run() or self._init_state(params)
+        popsize, dims = run["pos"].shape
+        if params.popsize != popsize or sum(p.numel() for p in self._params()) != dims:
             raise OptimkitValueError(f"popsize and the parameters cannot change during a run (population "
-                                     f"{popsize} x {dims}, group popsize {group['popsize']!r})")
-        sigma, p_self, tol = float(group["sigma"]), float(group["p_self"]), float(group["restart_tolerance"])
+                                     f"{popsize} x {dims}, group popsize {params.popsize!r})")
         bound = self._bounds()
-        gen = self._generator
-        pos, best_pos, best_loss = state["pos"], state["best_pos"], state["best_loss"]
-
-        # 1. evaluate every particle
-        real = pos * (2.0 * bound) - bound
-        loss = torch.empty(popsize, device=self._device, dtype=self._dtype)
+        state = State(run["pos"], run["best_pos"], run["best_loss"], run["best_index"], run["epoch"], run["restarts"])
+        real = core.ask(params, state) * (2.0 * bound) - bound
         if self._model is not None and self._batch_size > 1:
-            self._evaluate_batched(closure, inputs, real, loss)
+            loss = self._evaluate_batched(closure, inputs, real)
         else:
-            self._evaluate_closure(closure, real, loss)
-
-        # 2. keep each particle's best
-        improved = loss < best_loss
-        best_loss = torch.where(improved, loss, best_loss)
-        best_pos = torch.where(improved[:, None], pos, best_pos)
-        best = torch.argmin(best_loss)
-
-        # 3. restart the losers of converged pairs (vectorized over pairs, no host sync)
-        restart = restart_mask(best_loss, best, tol)
-        fresh_best = torch.rand(popsize, dims, generator=gen, device=self._device, dtype=self._dtype)
-        fresh_pos = torch.rand(popsize, dims, generator=gen, device=self._device, dtype=self._dtype)
-        best_loss = best_loss.masked_fill(restart, math.inf)
-        best_pos = torch.where(restart[:, None], fresh_best, best_pos)
-        pos = torch.where(restart[:, None], fresh_pos, pos)
-
-        # 4. perturb every coordinate around its guide
-        noise = torch.randn(popsize, dims, generator=gen, device=self._device, dtype=self._dtype)
-        if p_self == 1.0:
-            guide = best_pos
-        else:
-            # one uniform per coordinate: own best if u < p_self, else (u - p_self) / (1 - p_self),
-            # uniform again, picks one of the popsize - 1 other particles
-            u = torch.rand(popsize, dims, generator=gen, device=self._device, dtype=self._dtype)
-            rows = torch.arange(popsize, device=self._device)[:, None]
-            other = ((u - p_self) * ((popsize - 1) / (1.0 - p_self))).long().clamp_(0, popsize - 2)
-            other += other >= rows
-            if p_self > 0.0:
-                other = torch.where(u < p_self, rows, other)
-            guide = torch.gather(best_pos, 0, other)
-        new_pos = torch.addcmul(guide, (guide - pos).abs(), noise, value=sigma).clamp_(0.0, 1.0)
-
-        state.update(
-            pos=new_pos, best_pos=best_pos, best_loss=best_loss, loss=loss,
-            restarts=state["restarts"] + restart.sum(), epoch=state["epoch"] + 1,
-            generator_state=gen.get_state(),
-        )
-        # 5. leave the parameters at the best point found
-        self._set_flat_params(best_pos[best] * (2.0 * bound) - bound)
-        return best_loss[best].detach()
+            loss = self._evaluate_closure(closure, real)
+        with torch.inference_mode():  # the core's bookkeeping needs no autograd: less overhead per op
+            state = core.tell(params, state, loss, functools.partial(draw_torch, self._generator, params, state.pos))
+        run.update(pos=state.pos, best_pos=state.best_pos, best_loss=state.best_loss, loss=loss,
+                   best_index=state.best_index, restarts=state.num_restarts, epoch=state.num_epochs)
+        # leave the parameters at the best point found (never restarted, so still the best after tell)
+        best = state.best_index
+        real_best = state.best_pos[best] * (2.0 * bound) - bound
+        params_list = self._params()
+        for p, piece in zip(params_list, torch.split(real_best, [p.numel() for p in params_list])):
+            p.data.copy_(piece.view_as(p))
+        best_loss: torch.Tensor = state.best_loss[best].clone()  # a normal tensor, not an inference one
+        return best_loss
 
     # ------------------------------------------------------------------ persistence
     def state_dict(self) -> dict[str, Any]:
-        """The torch state dict, with a snapshot (copies) of the whole ANSR run."""
+        """The torch state dict, with a snapshot (copies) of the whole ANSR run and the generator state."""
         sd = super().state_dict()
         run = sd["state"].get(_STATE_KEY)
         if run is not None:
@@ -371,8 +321,9 @@ class ANSR(torch.optim.Optimizer):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a state dict saved by ``state_dict()``; the run resumes exactly."""
         super().load_state_dict(state_dict)
+        self._checked = None
         for group in self.param_groups:
-            _check_options(group)
+            group_params(group)
         run = self._run()
         if not run:
             self._generator.manual_seed(int(self.param_groups[0]["seed"]))
@@ -382,10 +333,10 @@ class ANSR(torch.optim.Optimizer):
         if tuple(run["pos"].shape) != (popsize, dims):
             raise OptimkitValueError(f"state_dict holds a population of shape {tuple(run['pos'].shape)}, but this "
                                      f"optimizer has popsize={popsize} and {dims} parameters")
-        floats = ("pos", "best_pos", "best_loss", "loss")
+        floats = {k: run[k].to(self._device, self._dtype).clone() for k in ("pos", "best_pos", "best_loss", "loss")}
         self.state[_STATE_KEY] = {  # type: ignore[index]
-            **run, **{k: run[k].to(self._device, self._dtype).clone() for k in floats},
-            "restarts": run["restarts"].to(self._device, torch.int64).clone(),
+            **run, **floats, "restarts": int(run["restarts"]), "epoch": int(run["epoch"]),
+            "best_index": int(run.get("best_index", int(floats["best_loss"].argmin()))),
         }
         if run.get("generator_device", self._device.type) == self._device.type:
             self._generator.set_state(run["generator_state"].cpu())

@@ -1,39 +1,37 @@
-"""ANSR's random draws, one epoch at a time, in as few and as cheap calls as the algorithm allows.
+"""ANSR's random draws on numpy, one epoch at a time, in as few and as cheap calls as the algorithm allows.
 
 :func:`draw_fast` is what the ask/tell ``ANSR`` uses; :func:`draw_reference` reproduces the draw
-sequence of the reference implementation (``ansr.ansr_minimize``: same seed, same run). Both return
-``(fresh, noise, guide)`` as :func:`optimkit.optimizers.ansr.evolve` consumes them.
+sequence of the reference implementation (``ansr.ansr_minimize``: same seed, same run). Both take
+``(gen, params, k, d)`` and return ``(fresh, noise, guide)`` as
+:func:`optimkit.algorithms.ansr.core.evolve` consumes them; :func:`drawer` binds the generator and
+the options into the ``draw(k, d)`` that :func:`~optimkit.algorithms.ansr.core.tell` takes.
+
+Examples
+--------
+>>> import numpy as np
+>>> from optimkit.algorithms.ansr import Params, draw_reference, drawer
+>>> fresh, noise, guide = drawer(np.random.default_rng(0), Params(popsize=4), draw_reference)(1, 3)
+>>> fresh.shape, noise.shape, guide.shape
+((2, 3), (4, 3), (4, 3))
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..rng import as_generator as _as_generator
-from ..rng import as_random_state
+from ...rng import as_generator as _as_generator
+from ...rng import as_random_state
+from .core import Draw, Params, guides_from_uniform
 
-if TYPE_CHECKING:
-    from .ansr import Params
-
-__all__ = ["guides_from_uniform", "bernoulli_positions", "neighbour_index", "draw_fast", "draw_reference",
-           "as_generator"]
+__all__ = ["bernoulli_positions", "neighbour_index", "draw_fast", "draw_reference", "drawer", "as_generator"]
 
 Array = NDArray[np.float64]
-
-
-def guides_from_uniform(choice: Array, p_self: float) -> NDArray[np.intp]:
-    """Guide of each coordinate from one uniform ``u``: own best if ``u <= p_self``, else
-    ``(u - p_self) / (1 - p_self)``, again uniform, picks one of the ``p - 1`` other particles."""
-    p = choice.shape[0]
-    rows = np.arange(p)[:, None]
-    other = ((choice - p_self) * ((p - 1) / (1.0 - p_self))).astype(np.intp)
-    np.clip(other, 0, p - 2, out=other)
-    other += other >= rows  # skip the particle itself
-    return np.where(choice <= p_self, rows, other) if p_self > 0.0 else other
 
 
 def bernoulli_positions(gen: np.random.Generator, n: int, q: float) -> NDArray[np.intp]:
@@ -61,7 +59,7 @@ def draw_fast(gen: np.random.Generator, params: Params, k: int, d: int) -> tuple
     """Draws of one epoch with ``k`` restarts in few, cheap calls: restart and guide uniforms share
     one call (with ``p_self >= 0.9`` the few neighbour-guided coordinates come from geometric gaps,
     their neighbours from one uniform each); normals only where a coordinate can move (see
-    :func:`perturb`)."""
+    :func:`~optimkit.algorithms.ansr.core.perturb`)."""
     p, p_self, sigma = params.popsize, params.p_self, params.sigma
     u = gen.random((rows, d)) if (rows := 2 * k + (p if p_self < 0.9 else 0)) else np.empty((0, d))
     if 0.9 <= p_self < 1.0:
@@ -102,6 +100,12 @@ def draw_reference(gen: np.random.Generator, params: Params, k: int, d: int) -> 
     other = gen.integers(0, p - 1, size=(p, d))
     other += other >= rows
     return fresh, noise, other if use_self is None else np.where(use_self, rows, other)
+
+
+def drawer(gen: np.random.Generator, params: Params,
+           draw: Callable[[np.random.Generator, Params, int, int], tuple[Array, Any, Any]] = draw_fast) -> Draw:
+    """``draw(k, d)`` for :func:`~optimkit.algorithms.ansr.core.tell`: ``draw`` on ``gen`` with ``params``."""
+    return functools.partial(draw, gen, params)
 
 
 def as_generator(rng: Any) -> np.random.Generator:
