@@ -113,20 +113,24 @@ class BatchProtocol(BestsKeeper):
 
     def tell_data(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
         """Tell the 1-D float ``losses`` of the rows of the last :meth:`ask_data`: counters, bests
-        (each row under the admission bound enters them as a single tell would), NaN handling
-        and callbacks, then the algorithm's batch update."""
+        (the batch's best row enters them as a single tell would: no other row can be a best),
+        NaN handling and callbacks, then the algorithm's batch update."""
         n = data.shape[0]
         if losses.shape != (n,):
             raise errors.OptimkitValueError(f"tell_data expects {n} losses (one per row), got shape {losses.shape}")
         internal = losses
-        if np.isnan(losses[losses.argmin()]):  # argmin stops at the first NaN: no NaN pass otherwise
+        first = int(losses.argmin())  # argmin stops at the first NaN: no NaN pass otherwise
+        loss = value = float(losses[first])
+        if loss != loss:
             self._warn_once("nan", "a NaN loss was told: it is kept in the record and treated as +inf")
             internal = np.where(np.isnan(losses), np.inf, losses)
+            first = int(internal.argmin())
+            loss, value = float(internal[first]), float(losses[first])
         if self._num_objectives is None:
             self._num_objectives = 1
         elif self._num_objectives != 1:
             raise errors.OptimkitValueError(f"tell_data takes one loss per row; this run has {self._num_objectives} objectives")
-        self._update_bests_rows(data, losses, internal, self._spawn)
+        self._update_bests_row(data[first], value, loss, self._spawn)
         self._internal_tell_batch(data, internal)
         self._num_tell += n
         if self._callbacks["tell"]:

@@ -103,26 +103,15 @@ class BestsKeeper:
     def _data_of(self, candidate: Parameter) -> NDArray[np.float64]:
         raise NotImplementedError  # pragma: no cover - provided by the Optimizer
 
-    def _update_bests_rows(self, data: NDArray[np.float64], values: Any, losses: NDArray[np.float64],
-                           spawn: Any) -> None:
-        """The rows of a batch that become a best enter the bests and archive as single tells would:
-        the batch's lowest loss first, then any other row still under the bests' bound (with noisy
-        bests, a row can improve one estimate but not another). ``spawn(row)`` makes the candidate
-        of such a row; the other rows cost two vectorized comparisons per batch. Unlike single
-        tells, a batch archives no runner-up losses."""
-        first = int(losses.argmin())
-        if self.current_bests and not losses[first] < self._admit_bests:
+    def _update_bests_row(self, data: NDArray[np.float64], value: float, loss: float, spawn: Any) -> None:
+        """The best row of a batch (``loss`` its lowest loss, ``value`` the loss as told) enters the
+        bests and archive as a single tell would. No other row of the batch can become a best: each
+        estimate of a single evaluation is its loss plus the same offset, so the batch's best row
+        beats every other on each of them; unlike single tells, batches archive no other runner-up."""
+        if self.current_bests and not loss < self._admit:
             return
-        self._admit_row(data[first], values[first], float(losses[first]), spawn)
-        # rows still under the updated bound: rare, unless the bests are noisy (several evaluations)
-        under = (losses < self._admit_bests).nonzero()[0]
-        for i in under[losses[under].argsort(kind="stable")]:
-            if i != first and losses[i] < self._admit_bests:
-                self._admit_row(data[i], values[i], float(losses[i]), spawn)
-
-    def _admit_row(self, row: NDArray[np.float64], value: Any, loss: float, spawn: Any) -> None:
-        cand = spawn(row.copy())  # a copy: the archive must not keep the batch alive
-        cand._loss = float(value)
+        cand = spawn(data.copy())  # a copy: the archive must not keep the batch alive
+        cand._loss = value
         self._update_bests(cand, loss)
 
     def _update_bests(self, candidate: Parameter, loss: float) -> None:

@@ -128,17 +128,20 @@ class Runner:
         single = isinstance(opt.parametrization, Array)  # fn(value): no args tuple, no kwargs dict
         plain = not (self.constraints or self.verbosity or self.checkpoint is not None)
         ask, tell = opt.ask, (opt.tell if plain else self._tell)
+        timed = self.max_time is not None
         try:
-            while opt.num_ask < self.budget:
-                if self.max_time is not None and self._out_of_time():
-                    break
-                cand = ask()
-                try:
-                    loss = fn(cand.value) if single else fn(*cand.args, **cand.kwargs)
-                except BaseException:
-                    opt.abandon(cand)
-                    raise
-                tell(cand, loss)
+            # the asks left, counted here: one property read per stretch, not per evaluation
+            while (left := self.budget - opt.num_ask) > 0:
+                for _ in range(left):
+                    if timed and self._out_of_time():
+                        return
+                    cand = ask()
+                    try:
+                        loss = fn(cand.value) if single else fn(*cand.args, **cand.kwargs)
+                    except BaseException:
+                        opt.abandon(cand)
+                        raise
+                    tell(cand, loss)
         except errors.OptimkitEarlyStopping:
             pass
 

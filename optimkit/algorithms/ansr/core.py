@@ -152,8 +152,7 @@ def update_bests(params: Params, state: State, losses: Array) -> State:
     xp = namespace(state.pos)
     losses = xp.asarray(losses, state.best_loss)
     improved = losses < state.best_loss  # NaN never improves: it counts as +inf
-    best_loss = xp.where_rows(improved, losses, state.best_loss)
-    best_pos = xp.where_rows(improved, state.pos, state.best_pos)
+    best_loss, best_pos = xp.where_rows(improved, (losses, state.best_loss), (state.pos, state.best_pos))
     return State(state.pos, best_pos, best_loss, xp.argmin(best_loss), state.num_epochs, state.num_restarts)
 
 
@@ -179,7 +178,10 @@ def converged_losers(best_loss: Array, best_index: int, restart_tolerance: float
     ranked = best_loss[order]
     hi, lo = ranked[1:], ranked[:-1]
     # (hi - lo) < tol |hi| is false for hi = 0, hi or lo infinite (NaN), and tol = 0: no other test needed
-    with xp.overflow_guard(ranked, restart_tolerance):
+    if xp.may_overflow(ranked, restart_tolerance):
+        with xp.quiet_overflow():
+            converged = hi - lo < restart_tolerance * abs(hi)
+    else:
         converged = hi - lo < restart_tolerance * abs(hi)
     pairs = xp.flatnonzero(converged)
     return xp.sort(order[pairs + 1]) if pairs.shape[0] else pairs

@@ -84,11 +84,15 @@ class NumpyNamespace:
         return np.where(cond, a, b)
 
     @staticmethod
-    def where_rows(mask: Array, new: Array, old: Array) -> Array:
-        """A copy of ``old`` whose rows (or entries) where ``mask`` holds come from ``new``."""
+    def where_rows(mask: Array, *pairs: tuple[Array, Array]) -> list[Array]:
+        """For each ``(new, old)``: a copy of ``old`` whose rows (or entries) where ``mask`` holds
+        come from ``new`` (the rows found once for all pairs)."""
         rows = mask.nonzero()[0]
-        out = old.copy()
-        out[rows] = new[rows]
+        out = []
+        for new, old in pairs:
+            merged = old.copy()
+            merged[rows] = new[rows]
+            out.append(merged)
         return out
 
     @staticmethod
@@ -117,11 +121,14 @@ class NumpyNamespace:
         return np.take(best, guide * d + np.arange(d))
 
     @staticmethod
-    def overflow_guard(ranked: Array, tol: float) -> Any:
-        """A context that silences numpy's overflow and ``inf - inf`` warnings, when they can occur."""
-        # ranked[1:] ascends: these three bound every |loss|; if nothing can overflow, skip errstate
-        if (abs(float(ranked[0])) + abs(float(ranked[1])) + abs(float(ranked[-1]))) * (2.0 + tol) < math.inf:
-            return contextlib.nullcontext()
+    def may_overflow(ranked: Array, tol: float) -> bool:
+        """Whether the convergence test on ``ranked`` losses can overflow or meet ``inf - inf``."""
+        # ranked[1:] ascends: these three bound every |loss|
+        return not (abs(float(ranked[0])) + abs(float(ranked[1])) + abs(float(ranked[-1]))) * (2.0 + tol) < math.inf
+
+    @staticmethod
+    def quiet_overflow() -> Any:
+        """A context that silences numpy's overflow and ``inf - inf`` warnings."""
         return np.errstate(invalid="ignore", over="ignore")
 
 
@@ -180,8 +187,8 @@ class TorchNamespace:
     def where(self, cond: Array, a: Array, b: Array) -> Array:
         return self.torch.where(cond, a, b)
 
-    def where_rows(self, mask: Array, new: Array, old: Array) -> Array:
-        return self.torch.where(mask if old.dim() == 1 else mask[:, None], new, old)
+    def where_rows(self, mask: Array, *pairs: tuple[Array, Array]) -> list[Array]:
+        return [self.torch.where(mask if old.dim() == 1 else mask[:, None], new, old) for new, old in pairs]
 
     @staticmethod
     def abs_(x: Array) -> Array:
@@ -202,8 +209,12 @@ class TorchNamespace:
         return self.torch.gather(best, 0, guide)
 
     @staticmethod
-    def overflow_guard(ranked: Array, tol: float) -> Any:
-        return contextlib.nullcontext()  # torch never warns on inf - inf
+    def may_overflow(ranked: Array, tol: float) -> bool:
+        return False  # torch never warns on overflow or inf - inf
+
+    @staticmethod
+    def quiet_overflow() -> Any:
+        return contextlib.nullcontext()
 
 
 NUMPY = NumpyNamespace()
