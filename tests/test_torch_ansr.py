@@ -525,8 +525,8 @@ def test_torch_optimizer_follows_the_numpy_core_on_its_own_draws(monkeypatch):
 
     draws = []
 
-    def recording(gen, params, like, k, d):
-        out = front_draw(gen, params, like, k, d)
+    def recording(gen, params, like, k, d, **kwargs):
+        out = front_draw(gen, params, like, k, d, **kwargs)
         draws.append(out)
         return out
 
@@ -544,7 +544,7 @@ def test_torch_optimizer_follows_the_numpy_core_on_its_own_draws(monkeypatch):
             state = core.init(params, unit)
         np.testing.assert_allclose(unit, state.pos, rtol=0, atol=1e-15)  # the same points were evaluated
         losses = np.round(((unit * 4.0 - 2.0 - 0.7) ** 2).sum(axis=1) * 4) / 4
-        drawn = tuple(a.numpy() for a in draws[epoch])
+        drawn = tuple(a if isinstance(a, np.ndarray) else a.numpy() for a in draws[epoch])
         state = core.tell(params, state, losses, lambda k, d, drawn=drawn: drawn)
         run = opt.state[STATE]
         np.testing.assert_array_equal(run["pos"].numpy(), state.pos)

@@ -16,10 +16,13 @@ from optimkit.algorithms.ansr.core import Params, guides_from_uniform
 __all__ = ["draw_torch"]
 
 
-def draw_torch(gen: torch.Generator, params: Params, like: torch.Tensor, k: int, d: int
-               ) -> tuple[torch.Tensor, torch.Tensor, Any]:
+def draw_torch(gen: torch.Generator, params: Params, like: torch.Tensor, k: int, d: int, *, as_numpy: bool = False
+               ) -> tuple[Any, Any, Any]:
     """``(fresh, noise, guide)`` for ``k`` restarts: ``fresh`` (2k, d) uniforms, ``noise`` (popsize, d)
     N(0, sigma), and ``guide`` from one uniform per coordinate (None when ``p_self == 1``).
+
+    ``as_numpy``: the same draws as numpy views (CPU tensors only), the guides computed by the core
+    on numpy, for a step that runs the core on numpy views of its CPU tensors.
 
     Examples
     --------
@@ -34,6 +37,8 @@ def draw_torch(gen: torch.Generator, params: Params, like: torch.Tensor, k: int,
     fresh = torch.rand(2 * k, d, generator=gen, device=like.device, dtype=like.dtype) if k else like.new_empty((0, d))
     noise = torch.randn(p, d, generator=gen, device=like.device, dtype=like.dtype).mul_(params.sigma)
     if params.p_self >= 1.0:
-        return fresh, noise, None
+        return (fresh.numpy(), noise.numpy(), None) if as_numpy else (fresh, noise, None)
     choice = torch.rand(p, d, generator=gen, device=like.device, dtype=like.dtype)
+    if as_numpy:
+        return fresh.numpy(), noise.numpy(), guides_from_uniform(choice.numpy(), params.p_self)
     return fresh, noise, guides_from_uniform(choice, params.p_self)
