@@ -1,6 +1,7 @@
 """ANSR (Across Neighbourhood Search with Restarts) as a ``torch.optim.Optimizer`` (minimizes).
 
-A shell over ANSR's core (:mod:`optimkit.algorithms.ansr.core`), which runs on tensors: this module
+A shell over ANSR's core (:mod:`optimkit.algorithms.ansr.core`), which runs on tensors (on a CPU,
+on numpy views of them: the same functions and draws at a fraction of the per-op cost): this module
 keeps only what torch needs. It maps the unit box onto ``[-bound, bound]`` of the parameters,
 evaluates the population (one closure call per particle, or ``torch.func.vmap`` over the model),
 draws on the optimizer's own ``torch.Generator`` on the parameters' device
