@@ -223,7 +223,7 @@ def test_same_seed_same_asks_whatever_the_seeding_route() -> None:
 def test_abandoned_particle_is_asked_again() -> None:
     opt = ANSR(2, popsize=3, seed=0)
     _, c1 = opt.ask(), opt.ask()
-    opt._abandon(c1)
+    opt.abandon(c1)
     again = opt.ask()
     np.testing.assert_array_equal(again.value, c1.value)
 

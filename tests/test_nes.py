@@ -234,7 +234,7 @@ def test_batch_path_matches_sequential_and_workers_work() -> None:
 def test_abandon_requeues_and_tell_not_asked_is_used() -> None:
     opt = XNES(parametrization=3, seed=0, popsize=4)
     first = opt.ask()
-    opt._abandon(first)
+    opt.abandon(first)
     again = opt.ask()
     np.testing.assert_array_equal(first.value, again.value)
     opt.tell(again, 1.0)

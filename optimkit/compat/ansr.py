@@ -98,12 +98,18 @@ class WindowEarlyStopCallback(EarlyStopCallback):
         self.current_call = 0
 
     def check(self, residual: float) -> bool:
-        if self.current_call % self.window_size == 0:
-            if self.last_residual - residual <= self.min_difference:
-                return True
-            self.last_residual = residual
-        self.current_call += 1
-        return False
+        return _window_stops(self, "last_residual", residual)
+
+
+def _window_stops(callback: Any, last: str, value: float) -> bool:
+    """The original's window rule: at calls 0, ``window_size``, ``2 window_size``, ... stop when
+    ``value`` improved on the value kept in ``callback.<last>`` by ``min_difference`` or less; else keep it."""
+    if callback.current_call % callback.window_size == 0:
+        if getattr(callback, last) - value <= callback.min_difference:
+            return True
+        setattr(callback, last, value)
+    callback.current_call += 1
+    return False
 
 
 class TorchEarlyStopCallback:
@@ -151,13 +157,7 @@ class TorchWindowEarlyStopCallback:
 
     def __call__(self, loss: Any) -> bool:
         """Whether to stop, given a loss (a float or a 0-dim tensor)."""
-        value = float(loss)
-        if self.current_call % self.window_size == 0:
-            if self.last_loss - value <= self.min_difference:
-                return True
-            self.last_loss = value
-        self.current_call += 1
-        return False
+        return _window_stops(self, "last_loss", float(loss))
 
 
 class FuncWrapper:

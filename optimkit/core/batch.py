@@ -61,16 +61,14 @@ class BatchProtocol(BestsKeeper):
         return cand
 
     def _internal_tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
-        pending: list[Parameter] = getattr(self, "_batch_pending", [])
-        self._batch_pending = []
+        pending, self._batch_pending = self._batch_pending, []
         for i, loss in enumerate(losses):
             cand = pending[i] if i < len(pending) else self._spawn(np.ascontiguousarray(data[i]))
             self._internal_tell_candidate(cand, float(loss))
 
     def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
         """A batch from ``_internal_ask_batch`` will never be told (default: abandon its rows one by one)."""
-        pending: list[Parameter] = getattr(self, "_batch_pending", [])
-        self._batch_pending = []
+        pending, self._batch_pending = self._batch_pending, []
         for cand in pending:
             self._internal_abandon(cand)
 
@@ -144,5 +142,3 @@ class BatchProtocol(BestsKeeper):
         """The rows of the last :meth:`ask_data` will never be told: the algorithm re-issues them."""
         self._num_ask -= data.shape[0]
         self._internal_abandon_batch(data)
-
-    _tell_batch = tell_data  # the name used before the batch protocol was public

@@ -20,7 +20,6 @@ from ..parametrization import Parameter
 __all__ = ["MultiValue", "BestsKeeper", "BEST_NAMES"]
 
 BEST_NAMES = ("optimistic", "pessimistic", "average", "minimum")
-_BEST_NAMES = BEST_NAMES
 _NUM_RUNNERS_UP = 16  # archived besides the bests; 64 cost a quarter of all tells in improving runs
 _NO_DATA = np.zeros(0)
 
@@ -128,7 +127,7 @@ class BestsKeeper:
         if not bests:
             mv = MultiValue(candidate, loss, self._own_memory(candidate, data))
             self._archive[data.tobytes()] = mv
-            for name in _BEST_NAMES:
+            for name in BEST_NAMES:
                 bests[name] = mv
             self._bests_changed()
             return
@@ -212,9 +211,9 @@ class BestsKeeper:
         bests = self.current_bests
         if loss != mv.mean:
             self._noisy = True  # the same point gave two different losses
-        before = {name: mv.get_estimation(name) for name in _BEST_NAMES if bests[name] is mv}
+        before = {name: mv.get_estimation(name) for name in BEST_NAMES if bests[name] is mv}
         mv.add_evaluation(loss)
-        for name in _BEST_NAMES:
+        for name in BEST_NAMES:
             if name in before:
                 if mv.get_estimation(name) > before[name]:  # got worse: another point may be better now
                     bests[name] = min(self._archive.values(), key=lambda m, n=name: m.get_estimation(n))  # type: ignore[misc]

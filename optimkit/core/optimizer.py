@@ -343,8 +343,6 @@ class Optimizer(BatchProtocol):
             return
         self._internal_abandon(candidate)
 
-    _abandon = abandon  # the name used before the batch protocol was public
-
     # ------------------------------------------------------------------ recommend
     def provide_recommendation(self) -> Parameter:
         """The best candidate so far, as a Parameter.

@@ -21,7 +21,19 @@ __all__ = ["Array", "namespace", "NumpyNamespace", "TorchNamespace", "NUMPY"]
 Array = Any  # a numpy ndarray or a torch Tensor
 
 
-class NumpyNamespace:
+class _Shared:
+    """The operations spelled the same in numpy and torch."""
+
+    @staticmethod
+    def argmin(x: Array) -> int:
+        return int(x.argmin())
+
+    @staticmethod
+    def argmax(x: Array) -> int:
+        return int(x.argmax())
+
+
+class NumpyNamespace(_Shared):
     """ANSR's array operations on numpy arrays (indices are ``np.intp``)."""
 
     name = "numpy"
@@ -70,14 +82,6 @@ class NumpyNamespace:
     def flatnonzero(mask: Array) -> Array:
         """Indices of the true entries of a 1-D boolean array."""
         return mask.nonzero()[0]
-
-    @staticmethod
-    def argmin(x: Array) -> int:
-        return int(x.argmin())
-
-    @staticmethod
-    def argmax(x: Array) -> int:
-        return int(x.argmax())
 
     @staticmethod
     def where(cond: Array, a: Array, b: Array) -> Array:
@@ -134,7 +138,7 @@ class NumpyNamespace:
         return np.errstate(invalid="ignore", over="ignore")
 
 
-class TorchNamespace:
+class TorchNamespace(_Shared):
     """ANSR's array operations on torch tensors (indices are ``torch.int64``, on the tensor's device)."""
 
     name = "torch"
@@ -177,14 +181,6 @@ class TorchNamespace:
     @staticmethod
     def flatnonzero(mask: Array) -> Array:
         return mask.nonzero().reshape(-1)
-
-    @staticmethod
-    def argmin(x: Array) -> int:
-        return int(x.argmin())
-
-    @staticmethod
-    def argmax(x: Array) -> int:
-        return int(x.argmax())
 
     def where(self, cond: Array, a: Array, b: Array) -> Array:
         return self.torch.where(cond, a, b)
