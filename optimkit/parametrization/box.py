@@ -68,6 +68,14 @@ class UnitBox:
             self._offset[idx] = ((lo - leaf._raw_data) / sig)[mask]
             self._scale[idx] = ((up - lo) / sig)[mask]
 
+    @property
+    def widths(self) -> NDArray[np.float64]:
+        """Width of the box along each coordinate in the standardized space (``upper - lower`` over
+        the mutation scale for bounded coordinates, ``2 * bound`` elsewhere; nonlinear bounds: ``2 * bound``).
+        Step sizes relative to the bounds start from it, e.g. ``0.2 * widths``."""
+        widths: NDArray[np.float64] = self._scale.copy()
+        return widths
+
     def to_data(self, unit: NDArray[np.float64]) -> NDArray[np.float64]:
         """Rows (or one row) of the unit box -> standardized data."""
         data = np.multiply(unit, self._scale)  # one allocation, then in place
