@@ -5,7 +5,10 @@ Usage: OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/overhead.py [-
 CPU time (time.process_time) of this single-threaded process, so that other load on the
 machine distorts less than with wall time. Rows: RandomSearch on Array(10) and Array(100) — an explicit ask/tell loop and ``minimize`` —
 for optimkit and nevergrad (``pip install -e .[bench]``), and optimkit's vectorized path
-(``minimize(f, vectorized=True)``, per candidate). Medians over repeats; ratios nevergrad/optimkit.
+(``minimize(f, vectorized=True)``, per candidate) and the public batch API (a user loop of
+``ask_batch``/``tell_batch``, per candidate). Medians over repeats; ratios nevergrad/optimkit.
+Last, ANSR's throughput through a user loop of ``ask_batch``/``tell_batch`` at Array(128),
+popsize 64, on a cheap vectorized objective (evaluations per CPU second).
 """
 
 from __future__ import annotations
@@ -55,6 +58,24 @@ def time_vectorized(dim: int, n: int) -> float:
     return (time.process_time() - start) / n * 1e6
 
 
+def time_batch_api(dim: int, n: int, batch: int = 1024) -> float:
+    opt = ok.optimizers.RandomSearch(parametrization=dim, budget=n, seed=0)
+    start = time.process_time()
+    while opt.num_tell < n:
+        x = opt.ask_batch(batch)
+        opt.tell_batch(x, 1.0 + x[:, 0])
+    return (time.process_time() - start) / n * 1e6
+
+
+def ansr_batch_throughput(n: int, dim: int = 128, popsize: int = 64) -> float:
+    opt = ok.optimizers.registry["ANSR"](parametrization=dim, budget=n, seed=0, popsize=popsize)
+    start = time.process_time()
+    while opt.num_tell < n:
+        x = opt.ask_batch(popsize)
+        opt.tell_batch(x, np.einsum("ij,ij->i", x, x))
+    return n / (time.process_time() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
@@ -83,6 +104,7 @@ def main() -> None:
                 args.n,
             ),
             "optimkit vectorized (per candidate)": (lambda d=dim: time_vectorized(d, 20 * args.n), 20 * args.n),
+            "optimkit ask_batch/tell_batch (per cand.)": (lambda d=dim: time_batch_api(d, 20 * args.n), 20 * args.n),
         }
         if ng is not None:
             cases["nevergrad ask+tell"] = (
@@ -116,6 +138,11 @@ def main() -> None:
                 f"dim {dim}: nevergrad/optimkit ask+tell = {by['nevergrad ask+tell'] / by['optimkit ask+tell']:.0f}x, "
                 f"minimize = {by['nevergrad minimize'] / by['optimkit minimize']:.0f}x"
             )
+    ansr = [ansr_batch_throughput(20 * args.n) for _ in range(args.repeats)]
+    print(f"\nANSR Array(128), popsize 64, ask_batch/tell_batch user loop: median {statistics.median(ansr):,.0f} "
+          f"evaluations per CPU second (min {min(ansr):,.0f})")
+    rows.append({"dim": 128, "case": "ANSR ask_batch/tell_batch evals per s", "median_us": statistics.median(ansr),
+                 "min_us": min(ansr)})
     if args.csv:
         with open(args.csv, "w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

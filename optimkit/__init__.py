@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from . import callbacks, errors, executors, families, optimizers, p, parametrization
 from .core import load
+from .core.optimizer import load_unsafe_pickle
 
 __version__ = "0.1.0"
 __all__ = [
-    "p", "parametrization", "optimizers", "families", "callbacks", "executors", "errors", "load", "__version__",
+    "p", "parametrization", "optimizers", "families", "callbacks", "executors", "errors", "load", "load_unsafe_pickle",
+    "__version__",
 ]

@@ -20,7 +20,9 @@ from typing import Any
 import numpy as np
 
 from . import errors
-from .parametrization import Parameter
+from .parametrization import Array, Parameter
+from .parametrization.container import Container
+from .validation import check_int
 
 __all__ = ["EarlyStopping", "OptimizerDump", "ParametersLogger", "ProgressBar"]
 
@@ -49,7 +51,10 @@ class EarlyStopping:
 
     @classmethod
     def timer(cls, max_duration: float) -> EarlyStopping:
-        """Stop once ``max_duration`` seconds have passed since the first check."""
+        """Stop once ``max_duration`` seconds have passed since the first check (the first ask).
+
+        Callbacks are not saved in dumps: after loading a checkpoint, register a new timer; it counts
+        the running time of this process only, never the downtime before the resume."""
         if not isinstance(max_duration, (int, float)) or max_duration <= 0:
             raise errors.OptimkitValueError(f"max_duration must be a number > 0, got {max_duration!r}")
         return cls(_DurationCriterion(float(max_duration)))
@@ -63,9 +68,16 @@ class EarlyStopping:
 
 
 class _DurationCriterion:
+    """True once ``max_duration`` seconds of running time have passed since the first check in this
+    process: the start is never saved (a copy or an unpickled timer starts again at its first check),
+    so the downtime between a checkpoint and its resume does not count."""
+
     def __init__(self, max_duration: float) -> None:
         self._start = math.inf
         self._max_duration = max_duration
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_start": math.inf, "_max_duration": self._max_duration}
 
     def __call__(self, optimizer: Any) -> bool:
         if math.isinf(self._start):
@@ -122,6 +134,12 @@ def _to_jsonable(value: Any) -> Any:
 class ParametersLogger:
     """Append one JSON line per tell: loss, value, uid, lineage, counters, time.
 
+    As nevergrad, each line also holds one entry per parameter of the candidate, named by its
+    path in the parametrization (``"0"`` for a lone parameter; ``"0"``, ``"1"``, ``"lr"`` for the
+    args and kwargs of an ``Instrumentation``; ``"a.b"`` inside nested containers), and an
+    ``"<name>#sigma"`` entry per ``Array``. ``load_flattened`` splits every list into one column per
+    coordinate, named as nevergrad does: ``"0#0"``, ``"0#1"``, ... (``"0#1_2"`` for a 2-D array).
+
     Parameters
     ----------
     filepath : path
@@ -130,6 +148,18 @@ class ParametersLogger:
         Keep an existing file's lines (True) or start it afresh at the first tell.
     order : int
         Kept for nevergrad compatibility (lineage depth logged: the direct parent).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> import optimkit as ok
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "log.jsonl"
+    >>> optimizer = ok.optimizers.RandomSearch(parametrization=ok.p.Array(shape=(2,)), budget=3, seed=0)
+    >>> logger = ok.callbacks.ParametersLogger(path)
+    >>> optimizer.register_callback("tell", logger)
+    >>> _ = optimizer.minimize(lambda x: float((x ** 2).sum()))
+    >>> sorted(k for k in logger.load_flattened()[0] if not k.startswith("#"))
+    ['0#0', '0#1', '0#sigma']
     """
 
     def __init__(self, filepath: str | os.PathLike[str], append: bool = True, order: int = 1) -> None:
@@ -146,8 +176,9 @@ class ParametersLogger:
             "#num-ask": optimizer.num_ask,
             "#num-tell": optimizer.num_tell,
             "#num-tell-not-asked": optimizer.num_tell_not_asked,
+            "#parametrization": optimizer.parametrization.name,
             "#uid": candidate.uid,
-            "#lineage": candidate.parents_uids[:1] or [candidate.uid],
+            "#lineage": candidate.parents_uids[0] if candidate.parents_uids else candidate.uid,
             "#generation": candidate.generation,
             "#parents_uids": candidate.parents_uids,
             "#loss": _to_jsonable(loss),
@@ -160,6 +191,7 @@ class ParametersLogger:
         if losses.size > 1:
             for i, val in enumerate(losses):
                 data[f"#losses#{i}"] = _to_jsonable(float(val))
+        data.update(_parameter_columns(candidate))
         with self._filepath.open("a") as fh:
             fh.write(json.dumps(data) + "\n")
 
@@ -180,32 +212,72 @@ class ParametersLogger:
         return out
 
     def load_flattened(self, max_list_elements: int = 24) -> list[dict[str, Any]]:
-        """Lines with nested values flattened into ``"#value#key#0"``-style columns.
+        """All logged lines with no list left: one column per coordinate, as nevergrad.
 
-        Lists longer than ``max_list_elements`` are kept whole instead of flattened.
+        A list (an array) under ``key`` becomes ``"key#0"``, ``"key#1"``, ... (``"key#i_j"`` for a 2-D
+        array); only its first ``max_list_elements`` coordinates are kept, as in nevergrad. The
+        nested ``"#value"`` entry is flattened along its structure (``"#value#0#1"``,
+        ``"#value#1#lr"``), with the same limit per list.
+
+        Parameters
+        ----------
+        max_list_elements : int
+            Coordinates kept per list (>= 0).
         """
-        return [_flatten(d, max_list_elements) for d in self.load()]
+        limit = check_int("max_list_elements", max_list_elements, 0)
+        return [_flatten(d, limit) for d in self.load()]
+
+
+def _parameter_columns(candidate: Parameter) -> dict[str, Any]:
+    """nevergrad's per-parameter entries of a logged line: value (and sigma) of each leaf parameter,
+    named by its path (``"0"`` for a lone parameter, ``"a.b"`` in nested containers)."""
+    out: dict[str, Any] = {}
+
+    def rec(name: str, param: Parameter) -> None:
+        if isinstance(param, Container):
+            for key in param._ordered_keys():
+                rec(f"{name}.{key}" if name else str(key), param._content[key])
+            return
+        if param.dimension == 0:  # a constant
+            return
+        column = name or "0"
+        out[column] = _to_jsonable(param.value)
+        if isinstance(param, Array):
+            out[column + "#sigma"] = _to_jsonable(param.sigma)
+
+    rec("", candidate)
+    return out
 
 
 def _flatten(obj: dict[str, Any], max_list_elements: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
 
-    def rec(prefix: str, value: Any) -> None:
+    def nested(prefix: str, value: Any) -> None:  # "#value": along the structure of the value
         if isinstance(value, dict):
             for k, v in value.items():
-                rec(f"{prefix}#{k}", v)
-        elif isinstance(value, list) and len(value) <= max_list_elements and prefix != "#parents_uids":
-            if prefix in ("#lineage",):
-                out[prefix] = value
-                return
-            for i, v in enumerate(value):
-                rec(f"{prefix}#{i}", v)
+                nested(f"{prefix}#{k}", v)
+        elif isinstance(value, list):
+            for i, v in enumerate(value[:max_list_elements]):
+                nested(f"{prefix}#{i}", v)
         else:
             out[prefix] = value
 
     for key, value in obj.items():
-        rec(key, value)
+        if key == "#value" or isinstance(value, dict):
+            nested(key, value)
+        elif isinstance(value, list):  # an array: nevergrad's "key#i" ("key#i_j" in 2-D) columns
+            for indices, item in _cells(value, ())[:max_list_elements]:
+                out[key + "#" + "_".join(str(i) for i in indices)] = item
+        else:
+            out[key] = value
     return out
+
+
+def _cells(value: Any, indices: tuple[int, ...]) -> list[tuple[tuple[int, ...], Any]]:
+    """(indices, item) of each non-list item of nested lists, in row-major order (as ``np.ndenumerate``)."""
+    if not isinstance(value, list):
+        return [(indices, value)]
+    return [cell for i, v in enumerate(value) for cell in _cells(v, (*indices, i))]
 
 
 class ProgressBar:

@@ -1,6 +1,8 @@
 """The ``optimkit`` command line: ``list``, ``run`` and ``compare``, built on the library.
 
-Errors are one clear line on stderr (exit status 2), not a traceback.
+A user error (a bad option, an objective that cannot be imported, raises or returns no float, an
+``--out`` that is not a folder) is one line on stderr with a hint, exit status 2, not a traceback
+(``--traceback`` shows it); Ctrl-C prints one line and exits with status 130 (128 + SIGINT).
 """
 
 from __future__ import annotations
@@ -8,9 +10,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import math
 import os
+import signal
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,7 +35,67 @@ __all__ = ["main", "run_one", "describe"]
 
 
 class CliError(Exception):
-    """A user error reported as one line."""
+    """A user error reported as one line, with an optional hint on how to fix it."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message + (f" (hint: {self.hint})" if self.hint else "")
+
+
+class ObjectiveError(CliError):
+    """The user's objective raised, or returned something that is not a loss."""
+
+
+class _Objective:
+    """The user's objective as the optimizer calls it: its exceptions become one-line
+    :class:`ObjectiveError`s naming it, and a vector result is refused unless multi-objective.
+
+    Defined at module level so a process pool can pickle it (by reference to the user's function).
+    """
+
+    def __init__(self, fn: Callable[..., Any], spec: str, multi_objective: bool) -> None:
+        self.fn = fn
+        self.spec = spec
+        self.multi_objective = multi_objective
+
+    def __call__(self, x: Any) -> Any:
+        try:
+            value = self.fn(x)
+        except Exception as exc:  # noqa: BLE001 - reported as one line naming the objective
+            raise ObjectiveError(
+                f"the objective {self.spec} raised {type(exc).__name__}: {exc}",
+                "call it on one point in Python, or rerun with --traceback to see where",
+            ) from exc
+        if not self.multi_objective and np.ndim(value) > 0 and np.size(value) > 1:
+            raise ObjectiveError(
+                f"the objective {self.spec} returned {np.size(value)} values, not one loss",
+                "return a float, or pass --multi-objective to minimize each value (a Pareto front)",
+            )
+        return value
+
+
+def _ignore_sigint() -> None:
+    """Initializer of pool workers: Ctrl-C is handled once, by the parent."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _prepare_out(out: Path) -> None:
+    """Create the ``--out`` folder now, so that a bad path fails before any evaluation."""
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {str(out)!r} is a file, not a folder", "give a folder name, e.g. --out results/")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(
+            f"cannot create the --out folder {str(out)!r}: {exc.strerror or exc}",
+            "give a folder you can write to",
+        ) from exc
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise CliError(f"the --out folder {str(out)!r} is not writable", "give a folder you can write to")
 
 
 def describe(obj: Any) -> str:
@@ -51,16 +116,35 @@ def _objective(spec: str, dim: int) -> tuple[Callable[..., Any], float, str]:
         return fn, bound, spec
     if ":" in spec:
         module_name, _, attr = spec.partition(":")
+        if not module_name or not attr:
+            raise CliError(f"--function {spec!r} must read module:function", "e.g. --function myobjectives:loss")
+        cwd = os.getcwd()
+        if cwd not in sys.path and "" not in sys.path:  # as `python -m`: modules of the current folder
+            sys.path.insert(0, cwd)
         try:
             module = importlib.import_module(module_name)
         except ImportError as exc:
-            raise CliError(f"cannot import module {module_name!r} for --function {spec!r}: {exc}") from exc
+            raise CliError(
+                f"cannot import module {module_name!r} for --function {spec!r}: {exc}",
+                f"run optimkit from the folder that holds {module_name.replace('.', '/')}.py, "
+                "or install its package",
+            ) from exc
+        except Exception as exc:  # noqa: BLE001 - the module's own code failed: one line naming it
+            raise CliError(
+                f"importing module {module_name!r} raised {type(exc).__name__}: {exc}",
+                "run `python -c 'import " + module_name + "'` to see the traceback",
+            ) from exc
         user_fn = getattr(module, attr, None)
         if not callable(user_fn):
-            raise CliError(f"module {module_name!r} has no callable {attr!r}")
+            public = sorted(n for n, v in vars(module).items() if callable(v) and not n.startswith("_"))
+            raise CliError(
+                f"module {module_name!r} has no callable {attr!r}",
+                f"its callables: {', '.join(public[:8])}" + (", ..." if len(public) > 8 else "")
+                if public else None,
+            )
         return user_fn, 5.0, attr
     known = ", ".join(sorted(FUNCTIONS))
-    raise CliError(f"unknown function {spec!r}: use one of {known}, or module:function")
+    raise CliError(f"unknown function {spec!r}", f"use one of {known}, or module:function")
 
 
 def _optimizer(name: str) -> Any:
@@ -69,7 +153,7 @@ def _optimizer(name: str) -> Any:
 
         close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
         hint = f" (did you mean {', '.join(close)}?)" if close else ""
-        raise CliError(f"unknown optimizer {name!r}{hint}; `optimkit list` shows them")
+        raise CliError(f"unknown optimizer {name!r}{hint}", "`optimkit list` shows them")
     return registry[name]
 
 
@@ -98,16 +182,24 @@ def run_one(
     out: Path | None = None,
     bound: float | None = None,
     progress: bool = True,
+    multi_objective: bool = False,
 ) -> dict[str, Any]:
-    """Run one optimizer on one problem; return a result row (with the convergence trace)."""
+    """Run one optimizer on one problem; return a result row (with the convergence trace).
+
+    A vector result of the objective is refused unless ``multi_objective`` (then each value is an
+    objective, and the row gains the size of the Pareto front).
+    """
     if dim < 1:
         raise CliError(f"--dim must be >= 1, got {dim}")
     if budget < 1:
         raise CliError(f"--budget must be >= 1, got {budget}")
     if workers < 1:
         raise CliError(f"--workers must be >= 1, got {workers}")
-    fn, default_bound, fname = _objective(function, dim)
+    user_fn, default_bound, fname = _objective(function, dim)
+    fn = _Objective(user_fn, function, multi_objective)
     b = default_bound if bound is None else bound
+    if not (math.isfinite(b) and b > 0):
+        raise CliError(f"--bound must be a finite number > 0, got {b}")
     factory = _optimizer(optimizer)
     param = Array(shape=(dim,), lower=-b, upper=b)
     opt = factory(parametrization=param, budget=budget, num_workers=workers)
@@ -117,7 +209,7 @@ def run_one(
     if progress:
         opt.register_callback("tell", callbacks.ProgressBar())
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        _prepare_out(out)
         log = out / f"{optimizer}-{fname}-{dim}D-seed{seed}.jsonl"
         log.unlink(missing_ok=True)
         opt.register_callback("tell", callbacks.ParametersLogger(log))
@@ -133,14 +225,23 @@ def run_one(
         elif workers > 1:
             from concurrent.futures import ProcessPoolExecutor
 
-            with ProcessPoolExecutor(max_workers=workers) as executor:
+            executor = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+            try:
                 rec = opt.minimize(fn, executor=executor)
+            finally:  # on Ctrl-C or an error, do not wait for the queued evaluations
+                executor.shutdown(wait=True, cancel_futures=True)
         else:
             rec = opt.minimize(fn)
-    except ValueError as exc:
+    except errors.OptimkitTypeError as exc:
+        hint = "make the objective return a float" + (" (or a vector with --multi-objective)" if multi_objective else "")
+        raise CliError(f"{optimizer} on {fname}-{dim}D: {exc}", hint) from exc
+    except (ValueError, TypeError) as exc:
+        if isinstance(exc, CliError):
+            raise
         raise CliError(f"{optimizer} on {fname}-{dim}D: {exc}") from exc
     elapsed = time.perf_counter() - start
     final = fn(rec.value)
+    extra = {"pareto points": len(opt.pareto_front())} if multi_objective else {}
     return {
         "optimizer": optimizer,
         "function": f"{fname}-{dim}D",
@@ -149,6 +250,7 @@ def run_one(
         "evaluations": opt.num_tell,
         "best loss": float(np.min(final)) if np.ndim(final) else float(final),
         "time (s)": elapsed,
+        **extra,
         "trace": trace.best,
     }
 
@@ -231,6 +333,11 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--out", type=Path, default=Path("optimkit-out"), help="folder for the log, table and plot")
         p.add_argument("--bound", type=float, default=None, help="search in [-bound, bound]^dim (default: the function's)")
         p.add_argument("--no-progress", action="store_true", help="no progress bar")
+        p.add_argument(
+            "--multi-objective", action="store_true",
+            help="the objective returns a vector: minimize each value (without it, a vector is an error)",
+        )
+        p.add_argument("--traceback", action="store_true", help="on an error, show the Python traceback too")
 
     run = sub.add_parser("run", help="run one optimizer on a function")
     run.add_argument("optimizer")
@@ -247,6 +354,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``optimkit`` console script."""
     args = _parser().parse_args(argv)
     try:
+        if args.command != "list":
+            _prepare_out(args.out)
         if args.command == "list":
             width = max(len(n) for n in registry)
             for name in sorted(registry, key=str.lower):
@@ -255,7 +364,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             row = run_one(
                 args.optimizer, args.function, args.dim, args.budget, args.seed, args.workers,
-                args.ray, args.out, args.bound, not args.no_progress,
+                args.ray, args.out, args.bound, not args.no_progress, args.multi_objective,
             )
             stem = f"run-{args.optimizer}-{row['function']}"
             rows = [row]
@@ -268,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = [
                 run_one(
                     name, args.function, args.dim, args.budget, seed, args.workers,
-                    args.ray, args.out, args.bound, not args.no_progress,
+                    args.ray, args.out, args.bound, not args.no_progress, args.multi_objective,
                 )
                 for name in args.optimizers
                 for seed in range(args.seeds)
@@ -280,8 +389,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nlog, table and plot written to {args.out}/ ({stem}.png)")
         return 0
     except (CliError, errors.OptimkitError) as exc:
-        print(f"optimkit: error: {exc}", file=sys.stderr)
+        if getattr(args, "traceback", False):
+            traceback.print_exception(exc, file=sys.stderr)
+        print(f"optimkit: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "optimkit: interrupted by Ctrl-C (hint: the log in the --out folder holds the evaluations "
+            "made so far)",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _one_line(exc: BaseException) -> str:
+    """``exc``'s message on one line (an objective's message may span several)."""
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -14,7 +14,14 @@ __all__ = [
     "TellNotAskedNotSupportedError",
     "UnsupportedParametrizationError",
     "UnpicklableObjectiveError",
+    "TooManyFailuresError",
+    "EvaluationTimeoutError",
+    "WorkerDiedError",
+    "UnsatisfiableResourcesError",
+    "CheckpointError",
+    "CheckpointExistsError",
     "LoadError",
+    "DumpError",
     "OptimkitEarlyStopping",
     "OptimkitWarning",
     "NanLossWarning",
@@ -53,8 +60,44 @@ class UnpicklableObjectiveError(OptimkitTypeError):
     """The objective function cannot be serialized for the chosen executor."""
 
 
+class TooManyFailuresError(OptimkitRuntimeError):
+    """``minimize`` stopped: more evaluations failed than ``max_failures`` (or ``max_consecutive_failures``
+    in a row) allow. ``num_failures`` holds the count, ``last_exception`` the last failure."""
+
+    def __init__(self, message: str, num_failures: int = 0, last_exception: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.num_failures = num_failures
+        self.last_exception = last_exception
+
+
+class EvaluationTimeoutError(TimeoutError, OptimkitError):
+    """An evaluation ran longer than ``minimize``'s ``eval_timeout`` (recorded as a failure)."""
+
+
+class WorkerDiedError(OptimkitRuntimeError):
+    """The process running an evaluation died (crashed, was killed, or called ``os._exit``)."""
+
+
+class UnsatisfiableResourcesError(OptimkitValueError):
+    """No node of the Ray cluster has the resources each evaluation requests."""
+
+
+class CheckpointError(OptimkitValueError):
+    """The ``checkpoint`` path of ``minimize`` cannot be used (folder missing or not writable, a
+    folder given, another class or parametrization in the file)."""
+
+
+class CheckpointExistsError(FileExistsError, OptimkitError):
+    """The ``checkpoint`` file exists: ``minimize`` needs ``resume=True`` or ``overwrite=True``."""
+
+
 class LoadError(OptimkitValueError):
     """A dump file is truncated, corrupted or not an optimkit dump of the expected class."""
+
+
+class DumpError(OptimkitTypeError):
+    """The optimizer's state holds something a dump cannot store (the message names the dump's path
+    and the object's path in the state); nothing was written."""
 
 
 class OptimkitEarlyStopping(StopIteration, OptimkitError):

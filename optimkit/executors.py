@@ -19,6 +19,7 @@ import math
 import os
 import socket
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -30,6 +31,7 @@ from optimkit.errors import (
     OptimkitTypeError,
     OptimkitValueError,
     UnpicklableObjectiveError,
+    UnsatisfiableResourcesError,
 )
 
 __all__ = [
@@ -176,10 +178,12 @@ class RayFuture:
     ``result()`` returns the objective's value; an exception raised by the objective is
     re-raised with its original type (its remote traceback chained as ``__cause__``); an
     evaluation whose worker died more than ``max_retries`` times returns :data:`FAILED_LOSS`
-    (``float('inf')``) with an :class:`~optimkit.errors.EvaluationFailedWarning`.
+    (``float('inf')``) with an :class:`~optimkit.errors.EvaluationFailedWarning`, and
+    :attr:`failure` then holds Ray's error (``minimize`` counts it as a failed evaluation).
+    ``kill()`` stops a running evaluation (``ray.cancel(force=True)``: its worker process is killed).
     """
 
-    __slots__ = ("ref", "_name", "_max_retries", "_state", "_value")
+    __slots__ = ("ref", "_name", "_max_retries", "_state", "_value", "_failure")
 
     def __init__(self, ref: Any, name: str, max_retries: int) -> None:
         self.ref = ref
@@ -187,6 +191,12 @@ class RayFuture:
         self._max_retries = max_retries
         self._state = "pending"  # "pending" | "value" | "error"
         self._value: Any = None
+        self._failure: BaseException | None = None
+
+    @property
+    def failure(self) -> BaseException | None:
+        """Ray's error when the evaluation was lost (its worker died after all retries), else None."""
+        return self._failure
 
     def done(self) -> bool:
         """Whether the evaluation finished (successfully or not); never blocks."""
@@ -220,6 +230,20 @@ class RayFuture:
         ray.cancel(self.ref)
         return True
 
+    def kill(self) -> None:
+        """Stop the evaluation now, even while it runs: ``ray.cancel(ref, force=True)`` kills its
+        worker process (Ray starts another). A later result is never fetched."""
+        if self._state != "pending":
+            return
+        import ray
+
+        self._value = OptimkitRuntimeError(f"the evaluation of {self._name} was killed")
+        self._state = "error"
+        try:
+            ray.cancel(self.ref, force=True)
+        except Exception as exc:  # noqa: BLE001 - the task may have just finished; nothing to stop
+            warnings.warn(f"could not cancel the evaluation of {self._name}: {exc!r}", EvaluationFailedWarning, stacklevel=2)
+
     def _fetch(self, timeout: float | None) -> None:
         import ray
         from ray.exceptions import GetTimeoutError, RayTaskError
@@ -241,7 +265,7 @@ class RayFuture:
                 EvaluationFailedWarning,
                 stacklevel=3,
             )
-            self._value, self._state = FAILED_LOSS, "value"
+            self._value, self._state, self._failure = FAILED_LOSS, "value", exc
 
 
 def _ray_is_initialized() -> bool:
@@ -283,6 +307,12 @@ class RayExecutor:
     connect_timeout : float, default 30
         Seconds allowed to reach ``address`` (or ``RAY_ADDRESS``) before raising
         :class:`ClusterConnectionError` (Ray's own handshake with a reachable port may add ~20 s).
+    resource_timeout : float, default 0
+        When Ray starts (or is joined), each evaluation's request (``resources_per_eval``, or Ray's
+        one CPU) is checked against the nodes of the cluster: if no node has it all, an
+        :class:`~optimkit.errors.UnsatisfiableResourcesError` naming the request and the cluster's
+        resources is raised, instead of tasks that wait forever. ``resource_timeout`` seconds are
+        allowed for such a node to join first (give one to an autoscaling cluster).
     **ray_init_kwargs
         Passed to ``ray.init`` (``include_dashboard=False`` unless given).
 
@@ -306,6 +336,7 @@ class RayExecutor:
         max_retries: int = 3,
         *,
         connect_timeout: float = 30.0,
+        resource_timeout: float = 0.0,
         **ray_init_kwargs: Any,
     ) -> None:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -321,6 +352,8 @@ class RayExecutor:
             raise OptimkitTypeError(f"address must be None or a string, got {address!r}")
         if not (isinstance(connect_timeout, int | float) and 0 < connect_timeout < math.inf):
             raise OptimkitValueError(f"connect_timeout must be a finite number > 0, got {connect_timeout!r}")
+        if not (isinstance(resource_timeout, int | float) and 0 <= resource_timeout < math.inf):
+            raise OptimkitValueError(f"resource_timeout must be a finite number >= 0, got {resource_timeout!r}")
         resources = dict(resources_per_eval or {})
         unknown = sorted(set(resources) - _RESOURCE_KEYS)
         if unknown:
@@ -336,6 +369,7 @@ class RayExecutor:
         self.resources_per_eval = resources
         self.max_retries = max_retries
         self.connect_timeout = float(connect_timeout)
+        self.resource_timeout = float(resource_timeout)
         self.ray_init_kwargs = ray_init_kwargs
         self._started_ray = False
         self._ready = False
@@ -373,9 +407,48 @@ class RayExecutor:
                 ) from exc
             if not ray.is_initialized():
                 self._init_ray(ray)
+            self._check_resources(ray)
             self._remote = ray.remote(_evaluate)
             self._ready = True
         return self
+
+    def _needed_resources(self) -> dict[str, float]:
+        """What one evaluation asks of a node, in the names of ``ray.nodes()``' resources."""
+        res = self.resources_per_eval
+        need: dict[str, float] = {}
+        for key, name, default in (("num_cpus", "CPU", 1), ("num_gpus", "GPU", 0), ("memory", "memory", 0)):
+            value = res.get(key, default)
+            if value:
+                need[name] = float(value)
+        for name, value in (res.get("resources") or {}).items():
+            if value:
+                need[str(name)] = float(value)
+        if res.get("accelerator_type"):
+            need[f"accelerator_type:{res['accelerator_type']}"] = 0.001
+        return need
+
+    def _check_resources(self, ray: Any) -> None:
+        """Raise ``UnsatisfiableResourcesError`` if no alive node can run one evaluation
+        (after waiting up to ``resource_timeout`` seconds for one to join)."""
+        need = self._needed_resources()
+        if not need:
+            return
+        deadline = time.monotonic() + self.resource_timeout
+        while True:
+            nodes = [n.get("Resources", {}) for n in ray.nodes() if n.get("Alive", n.get("alive", False))]
+            if any(all(node.get(k, 0.0) >= v for k, v in need.items()) for node in nodes):
+                return
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(min(0.5, max(deadline - time.monotonic(), 0.0)))
+        have = {k: v for k, v in sorted(ray.cluster_resources().items()) if not k.startswith("node:")}
+        asked = f"resources_per_eval={self.resources_per_eval!r}" if self.resources_per_eval else "Ray's default"
+        waited = f" (waited resource_timeout={self.resource_timeout:g} s)" if self.resource_timeout else ""
+        raise UnsatisfiableResourcesError(
+            f"no node of the Ray cluster can run an evaluation{waited}: {asked} asks each for {need}, "
+            f"the cluster has {have} over {len(nodes)} node(s); lower the request, add a node that has it, "
+            "or give resource_timeout=seconds to wait for an autoscaling cluster"
+        )
 
     def _init_ray(self, ray: Any) -> None:
         env_address = os.environ.get("RAY_ADDRESS") or None

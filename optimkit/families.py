@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from .algorithms.ansr import ConfANSR
+from .algorithms.cma import ConfCMA
 from .algorithms.eanomad import ConfEANOMAD
+from .algorithms.mads import ConfNOMAD
 from .algorithms.nes import ConfSNES, ConfXNES
 from .algorithms.random_search import ConfRandomSearch
 from .core import ConfiguredOptimizer
 
-__all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfEANOMAD", "ConfRandomSearch"]
+__all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfEANOMAD", "ConfNOMAD", "ConfRandomSearch",
+           "ConfCMA"]

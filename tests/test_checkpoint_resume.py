@@ -59,8 +59,8 @@ else:  # resume from the checkpoint
         for _ in range(extra):
             cand = opt.ask()
             opt.tell(cand, objective(cand.value))
-    else:  # finish the run as minimize would have
-        opt.minimize(objective, checkpoint=ckpt, checkpoint_every=every)
+    else:  # finish the run as minimize would have (resume=True: the checkpoint exists)
+        opt.minimize(objective, checkpoint=ckpt, checkpoint_every=every, resume=True)
     print(json.dumps({"num_ask": opt.num_ask, "num_tell": opt.num_tell}), flush=True)
 '''.replace("__DIM__", str(DIM)).replace("__SEED__", str(SEED))
 

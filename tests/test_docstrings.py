@@ -16,7 +16,7 @@ MODULES = sorted(
 
 
 #: optional dependencies (extras): a module that needs a missing one is skipped, not failed
-EXTRAS = {"torch", "ray", "PyNomad", "matplotlib"}
+EXTRAS = {"torch", "ray", "PyNomad", "matplotlib", "optuna", "cmaes"}
 
 
 @pytest.mark.parametrize("name", MODULES)

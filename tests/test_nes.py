@@ -284,7 +284,7 @@ def test_families_and_registry() -> None:
 
 @pytest.mark.parametrize("cls", [XNES, SNES])
 def test_all_equal_losses_stop_or_restart_never_nan(cls: type) -> None:
-    opt = cls(parametrization=4, budget=300, seed=0)
+    opt = cls(parametrization=4, budget=300, seed=0, restarts=0)
     opt.minimize(lambda x: 1.0)
     assert opt.state.stop == "flat_fitness" and np.all(np.isfinite(opt.state.mean))
     np.testing.assert_array_equal(opt.state.mean, np.zeros(4))  # no information: no move
@@ -292,6 +292,9 @@ def test_all_equal_losses_stop_or_restart_never_nan(cls: type) -> None:
     opt.minimize(lambda x: 1.0)
     assert opt.state.num_restarts == 2 and opt.state.popsize == 4 * opt._params.initial_popsize
     assert np.all(np.isfinite(opt.state.mean)) and np.all(np.isfinite(opt.state.sigma))
+    opt = cls(parametrization=4, budget=300, seed=0)  # the default: restart until the budget is spent
+    opt.minimize(lambda x: 1.0)
+    assert opt.num_ask == 300 and set(opt.state.runs.stops) == {"flat_fitness"} and opt.state.num_restarts > 2
 
 
 @pytest.mark.parametrize("cls", [XNES, SNES])

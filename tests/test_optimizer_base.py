@@ -507,11 +507,11 @@ def test_dump_format_version_is_checked(tmp_path: Path) -> None:
     raw = path.read_bytes()
     magic, rest = raw.split(b"\n", 1)
     header_line, payload = rest.split(b"\n", 1)
-    for version in (1, 99):
+    for version in (1, 2, 99):
         header = json.loads(header_line)
         header["format"] = version
         (tmp_path / "v.pkl").write_bytes(magic + b"\n" + json.dumps(header).encode() + b"\n" + payload)
-        with pytest.raises(errors.LoadError, match=f"format {version}.*reads format 2"):
+        with pytest.raises(errors.LoadError, match=f"format {version}.*reads format 3"):
             ok.load(tmp_path / "v.pkl")
     assert ok.load(path).num_ask == opt.num_ask
 

@@ -299,6 +299,47 @@ def test_load_state_dict_rejects_a_mismatched_population():
         other.load_state_dict(opt.state_dict())
 
 
+@pytest.mark.parametrize("stepped", [False, True])
+def test_load_state_dict_refuses_another_popsize_and_changes_nothing(stepped):
+    w = torch.zeros(4)
+    opt = ANSR([w], popsize=8, seed=0)
+    if stepped:
+        opt.step(lambda: (w**2).sum())
+    w2 = torch.zeros(4)
+    other = ANSR([w2], popsize=4, seed=0)
+    other.step(lambda: (w2**2).sum())
+    before = other.state_dict()
+    with pytest.raises(OptimkitValueError, match=r"saved with popsize=8, but this optimizer has popsize=4"):
+        other.load_state_dict(opt.state_dict())
+    assert other.param_groups[0]["popsize"] == 4 and other.epoch == 1
+    assert torch.equal(other.state[STATE]["pos"], before["state"][STATE]["pos"])
+    other.step(lambda: (w2**2).sum())  # still a working popsize-4 run
+    assert other.epoch == 2
+
+
+@pytest.mark.parametrize("steps_before", [0, 3])
+def test_a_closure_that_raises_leaves_the_parameters_at_the_best_point(steps_before):
+    w = torch.zeros(3)
+    opt = ANSR([w], popsize=6, seed=0, bound=2.0)
+    for _ in range(steps_before):
+        opt.step(lambda: ((w - 1.0) ** 2).sum())
+    best = w.clone()
+    calls = []
+
+    def failing():
+        calls.append(1)
+        if len(calls) == 3:
+            raise RuntimeError("the simulator crashed")
+        return ((w - 1.0) ** 2).sum()
+
+    with pytest.raises(RuntimeError, match="simulator crashed"):
+        opt.step(failing)
+    assert torch.equal(w, best) and len(calls) == 3
+    assert opt.epoch == steps_before
+    loss = opt.step(lambda: ((w - 1.0) ** 2).sum())  # the run goes on
+    assert opt.epoch == steps_before + 1 and torch.isfinite(loss)
+
+
 # ---------------------------------------------------------------- options
 def test_self_instead_neighbour_is_an_alias_of_p_self():
     opt = ANSR([torch.zeros(2)], self_instead_neighbour=0.3)

@@ -142,3 +142,6 @@ class Auto(Optimizer):
 
     def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
         self._inner.abandon_data(data)
+
+    def _internal_detach_batch(self, data: NDArray[np.float64]) -> list[Parameter]:
+        return self._inner.detach_data(data)

@@ -95,6 +95,9 @@ class RandomSearch(Optimizer):
     def _internal_tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
         return None
 
+    def _internal_detach_batch(self, data: NDArray[np.float64]) -> list[Parameter]:
+        return [self._spawn(np.array(row)) for row in data]
+
     @property
     def _batch_size(self) -> int:
         return 1024

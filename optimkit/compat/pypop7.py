@@ -24,7 +24,8 @@ Differences from pypop7 0.0.82, all deliberate:
   give an ``OptimkitWarning`` and are ignored. The caller's dicts are never modified.
 - Restarts (``is_restart``, default True as in pypop7) double the population from a uniform random mean
   in the initial box, but fire on a collapsed distribution (relative criteria, see
-  ``optimkit.algorithms.nes.common.stop_reason``) instead of pypop7's absolute 1e-12 improvement test,
+  ``optimkit.algorithms.nes.common.stop_reason``, with a purely relative ``tol_fun``:
+  ``tol_fun_floor=0``) instead of pypop7's absolute 1e-12 improvement test,
   which restarts a run that is still converging once the loss is about 1e-12. With ``is_restart=False``
   a collapsed run ends early and ``termination_signal`` says ``"DISTRIBUTION_COLLAPSE"``.
 - ``time_function_evaluations`` is timed per generation (the evaluation loop), not per call.
@@ -214,7 +215,8 @@ class XNES(_NES):
     def _make_params(self, options: dict[str, Any], restarts: float) -> xnes.Params:
         lr_sigma = options.get("lr_sigma")
         return xnes.Params(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
-                           lr_mean=options.get("lr_mean"), lr_sigma=lr_sigma, lr_b=lr_sigma, restarts=restarts)
+                           lr_mean=options.get("lr_mean"), lr_sigma=lr_sigma, lr_b=lr_sigma, restarts=restarts,
+                           restart_strategy="ipop", tol_fun_floor=0.0)
 
     def _final_sigma(self, state: Any) -> float:
         return float(state.sigma)
@@ -237,7 +239,8 @@ class SNES(_NES):
 
     def _make_params(self, options: dict[str, Any], restarts: float) -> snes.Params:
         return snes.Params(dimension=self.ndim_problem, popsize=self.n_individuals, sigma=self.sigma,
-                           lr_mean=options.get("lr_mean"), lr_sigma=options.get("lr_sigma"), restarts=restarts)
+                           lr_mean=options.get("lr_mean"), lr_sigma=options.get("lr_sigma"), restarts=restarts,
+                           restart_strategy="ipop", tol_fun_floor=0.0)
 
     def _final_sigma(self, state: Any) -> Any:
         return np.array(state.sigma, dtype=np.float64)

@@ -27,7 +27,11 @@ class ParetoFront:
         self._high = np.full(num_objectives, -np.inf)
 
     def add(self, candidate: Any, losses: NDArray[np.float64]) -> bool:
-        """Insert ``candidate`` if no point of the front dominates it; drop the points it dominates."""
+        """Insert ``candidate`` if no point of the front dominates it; drop the points it dominates.
+
+        A NaN objective counts as ``+inf`` (the worst value), so comparisons stay well defined.
+        """
+        losses = np.where(np.isnan(losses), np.inf, np.asarray(losses, dtype=np.float64))
         finite = np.isfinite(losses)
         self._low = np.where(finite, np.minimum(self._low, losses), self._low)
         self._high = np.where(finite, np.maximum(self._high, losses), self._high)
@@ -60,36 +64,57 @@ class ParetoFront:
         rng: _rng.RandomLike,
         data_of: Callable[[Any], NDArray[np.float64]],
     ) -> list[Any]:
-        """At most ``size`` points of the front, chosen by ``subset``."""
+        """At most ``size`` points of the front, chosen by ``subset``.
+
+        Points with a non-finite objective (``inf``, or NaN told as ``inf``) have no place in a
+        distance or a volume: ``"loss-covering"`` and ``"hypervolume"`` choose among the points whose
+        objectives are all finite, and fill the subset with the others (in the front's order) only
+        when there are fewer than ``size`` finite points.
+        """
         if subset not in SUBSETS:
             raise OptimkitValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
-        if size is not None and (not isinstance(size, int) or size < 1):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 1):
             raise OptimkitValueError(f"size must be None or an int >= 1, got {size!r}")
-        if tentatives < 1:
-            raise OptimkitValueError(f"subset_tentatives must be >= 1, got {tentatives!r}")
+        if isinstance(tentatives, bool) or not isinstance(tentatives, int) or tentatives < 1:
+            raise OptimkitValueError(f"subset_tentatives must be an int >= 1, got {tentatives!r}")
         n = len(self.candidates)
         if size is None or n <= size:
             return list(self.candidates)
         if subset == "random":
-            idx = _choice(rng, n, size)
-            return [self.candidates[i] for i in idx]
+            return [self.candidates[i] for i in _choice(rng, n, size)]
         if subset == "domain-covering":
-            points = np.stack([data_of(c) for c in self.candidates])
+            return [self.candidates[i] for i in _covering(np.stack([data_of(c) for c in self.candidates]),
+                                                          size, tentatives, rng)]
+        finite = np.flatnonzero(np.all(np.isfinite(self.losses), axis=1))
+        if finite.size <= size:  # every finite point, then the worst ones to fill the subset
+            rest = np.flatnonzero(~np.all(np.isfinite(self.losses), axis=1))[: size - finite.size]
+            return [self.candidates[i] for i in np.sort(np.concatenate([finite, rest]))]
+        losses = self.losses[finite]
+        if subset == "loss-covering":
+            chosen = _covering(losses, size, tentatives, rng)
         else:
-            points = self.losses
-        best_idx, best_score = None, -np.inf
-        ref = np.max(self.losses, axis=0) + 1.0
-        for _ in range(tentatives):
-            idx = _choice(rng, n, size)
-            if subset == "hypervolume":
-                score = hypervolume(self.losses[idx], ref)
-            else:  # covering: minimize the largest distance from any point to the subset
-                dist = np.linalg.norm(points[:, None, :] - points[None, idx, :], axis=2).min(axis=1)
-                score = -float(dist.max())
-            if score > best_score:
-                best_idx, best_score = idx, score
-        assert best_idx is not None
-        return [self.candidates[i] for i in best_idx]
+            reference = np.max(losses, axis=0) + 1.0
+            best_idx, best_volume = _choice(rng, finite.size, size), -1.0
+            for attempt in range(tentatives):
+                idx = best_idx if attempt == 0 else _choice(rng, finite.size, size)
+                volume = hypervolume(losses[idx], reference)
+                if volume > best_volume:
+                    best_idx, best_volume = idx, volume
+            chosen = best_idx
+        return [self.candidates[i] for i in finite[chosen]]
+
+
+def _covering(
+    points: NDArray[np.float64], size: int, tentatives: int, rng: _rng.RandomLike
+) -> NDArray[np.int64]:
+    """The best of ``tentatives`` random subsets: the smallest largest distance from a point to the subset."""
+    best_idx, best_radius = _choice(rng, points.shape[0], size), np.inf
+    for attempt in range(tentatives):
+        idx = best_idx if attempt == 0 else _choice(rng, points.shape[0], size)
+        radius = float(np.linalg.norm(points[:, None, :] - points[None, idx, :], axis=2).min(axis=1).max())
+        if radius < best_radius:
+            best_idx, best_radius = idx, radius
+    return best_idx
 
 
 def _choice(rng: _rng.RandomLike, n: int, size: int) -> NDArray[np.int64]:
@@ -98,7 +123,14 @@ def _choice(rng: _rng.RandomLike, n: int, size: int) -> NDArray[np.int64]:
 
 
 def hypervolume(points: NDArray[np.float64], reference: NDArray[np.float64]) -> float:
-    """Exact hypervolume dominated by ``points`` (minimization) up to ``reference`` (slicing; small fronts)."""
+    """Exact hypervolume dominated by ``points`` (minimization) up to ``reference`` (slicing; small fronts).
+
+    Points not strictly below ``reference`` on every objective (NaN included) add nothing;
+    ``reference`` must be finite.
+    """
+    reference = np.asarray(reference, dtype=np.float64)
+    if not np.all(np.isfinite(reference)):
+        raise OptimkitValueError(f"reference must be finite, got {reference!r}")
     pts = points[np.all(points < reference, axis=1)]
     if pts.shape[0] == 0:
         return 0.0

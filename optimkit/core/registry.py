@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .. import errors
+
 if TYPE_CHECKING:  # annotations only: the optimizer module does not import this one either
     from ..parametrization import Parameter
     from .optimizer import Optimizer
@@ -81,6 +83,7 @@ class ConfiguredOptimizer:
         else:
             opt = self._OptimizerClass(parametrization, budget, num_workers, **self._config)
         opt.name = self.name
+        opt._family = self  # saved in dumps: ``load`` checks that a dump belongs to this member
         return opt
 
     def set_name(self, name: str, register: bool = False) -> ConfiguredOptimizer:
@@ -91,8 +94,18 @@ class ConfiguredOptimizer:
         return self
 
     def load(self, filepath: str | os.PathLike[str]) -> Optimizer:
-        """Load a dump of an optimizer of this family."""
-        return self._OptimizerClass.load(filepath)
+        """Load a dump of an optimizer built by this member (same class and same configuration);
+        ``LoadError`` naming both otherwise (load a dump of another configuration through its own
+        member, its class's ``load`` or ``optimkit.load``)."""
+        opt = self._OptimizerClass.load(filepath)
+        family = getattr(opt, "_family", None)
+        if not isinstance(family, ConfiguredOptimizer) or family != self:
+            built = f"by {family!r}{_registered_as(family)}" if family is not None else "from its class directly"
+            raise errors.LoadError(
+                f"{os.fspath(filepath)!r} holds an optimizer of class {type(opt).__name__} built {built}, not by "
+                f"{self!r}{_registered_as(self)}: load it with {type(opt).__name__}.load or optimkit.load"
+            )
+        return opt
 
     def __repr__(self) -> str:
         return self.name
@@ -108,6 +121,11 @@ class ConfiguredOptimizer:
 
     def __hash__(self) -> int:
         return hash((type(self), self._OptimizerClass, tuple(sorted(self._config))))
+
+
+def _registered_as(member: Any) -> str:
+    names = [name for name, obj in registry.items() if isinstance(obj, ConfiguredOptimizer) and obj == member]
+    return f" (registry name {names[0]!r})" if names else ""
 
 
 def _same(a: Any, b: Any) -> bool:

@@ -78,7 +78,10 @@ class NomadSearch:
         if self.result is not None or self._points:
             return self.pending() if self._points else []
         worker = self._worker()
-        message = receive(worker.sock) if worker.alive else None
+        try:
+            message = receive(worker.sock) if worker.alive else None
+        except OSError:  # the child died with our last message unread (connection reset)
+            message = None
         if message is None:
             self._crashed()
         elif message[0] == POINTS:

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from .. import rng as _rng
 from ..errors import OptimkitTypeError, OptimkitValueError
+from ..validation import check_real
 from .core import Parameter
 
 BOUND_METHODS = ("clipping", "bouncing", "arctan", "tanh")
@@ -317,22 +318,43 @@ class Array(Parameter):
     ) -> Array:
         """Bound the value to ``[lower, upper]`` with ``method`` in clipping, bouncing, arctan, tanh.
 
+        ``lower`` and ``upper`` are None, a number or one number per element. ``lower=-inf`` and
+        ``upper=inf`` mean "no bound on that side" (per element with ``clipping``); ``lower=inf``,
+        ``upper=-inf``, NaN and ``lower >= upper`` raise an ``OptimkitValueError``.
         ``full_range_sampling`` is accepted for nevergrad compatibility: ``sample()`` is always
-        uniform over the box when both bounds are finite.
+        uniform over the box where both bounds are finite.
         """
         del full_range_sampling
         if method not in BOUND_METHODS:
             raise OptimkitValueError(f"set_bounds: method must be one of {BOUND_METHODS}, got {method!r}")
         size = self.dimension
-        lo = _as_flat(lower, size, "lower")
-        up = _as_flat(upper, size, "upper")
-        for name, b in (("lower", lo), ("upper", up)):
-            if b is not None and np.any(np.isnan(b)):
-                raise OptimkitValueError(f"set_bounds: {name} must not be NaN")
+        try:
+            lo = _as_flat(lower, size, "lower")
+            up = _as_flat(upper, size, "upper")
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, OptimkitValueError):
+                raise
+            raise OptimkitValueError(
+                f"set_bounds: lower and upper must be None, numbers or arrays of numbers, got lower={lower!r}, "
+                f"upper={upper!r}"
+            ) from exc
+        for name, b, wrong in (("lower", lo, np.inf), ("upper", up, -np.inf)):
+            if b is not None and (np.any(np.isnan(b)) or np.any(b == wrong)):
+                side = "no lower bound: -inf" if name == "lower" else "no upper bound: inf"
+                raise OptimkitValueError(
+                    f"set_bounds: {name} must be a finite number (or None, or {side}), got {name}={b.tolist()!r}"
+                )
         if lo is not None and up is not None and np.any(lo >= up):
-            raise OptimkitValueError(f"set_bounds: lower must be < upper everywhere, got lower={lower!r}, upper={upper!r}")
-        if method in ("arctan", "tanh", "bouncing") and (lo is None or up is None):
-            raise OptimkitValueError(f"set_bounds: method {method!r} needs both lower and upper bounds")
+            raise OptimkitValueError(
+                f"set_bounds: lower must be < upper everywhere, got lower={lower!r}, upper={upper!r}"
+            )
+        if method != "clipping" and (
+            lo is None or up is None or not np.all(np.isfinite(lo)) or not np.all(np.isfinite(up))
+        ):
+            raise OptimkitValueError(
+                f"set_bounds: method {method!r} needs finite lower and upper bounds on every element "
+                "(use method='clipping' for bounds on one side)"
+            )
         current = self._forward(self._raw_data) if not self._trivial else self._raw_data.copy()
         if self._log:
             if (lo is not None and np.any(lo <= 0)) or (up is not None and np.any(up <= 0)):
@@ -370,20 +392,89 @@ class Array(Parameter):
         return self
 
     def set_mutation(self, sigma: Any = None, exponent: float | None = None) -> Array:
-        """Set the scale of the standardized space (``sigma > 0``, scalar or one per element)."""
-        del exponent
-        if sigma is None:
-            return self
-        arr = np.asarray(sigma, dtype=np.float64)
-        if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-            raise OptimkitValueError(f"set_mutation: sigma must be finite and > 0, got {sigma!r}")
-        if arr.size == 1:
-            self._sigma = float(arr.ravel()[0])
-        elif arr.size == self.dimension:
-            self._sigma = arr.ravel().copy()
-        else:
-            raise OptimkitValueError(f"set_mutation: sigma must be a scalar or have {self.dimension} elements")
+        """Set the scale of the standardized space, and optionally switch to logarithmic mode.
+
+        Parameters
+        ----------
+        sigma : float or array-like, optional
+            Scale of the standardized space (``> 0``, scalar or one per element): a step of one
+            unit of standardized data moves the value by ``sigma``.
+        exponent : float, optional
+            As in nevergrad: the value becomes ``exponent ** raw``, so that a step of one unit of
+            standardized data multiplies the value by ``exponent ** sigma`` (by ``exponent`` with
+            the default ``sigma=1``). Must be ``> 1``; the value (and the bounds, which stay in
+            value space) must be positive. Applied after ``sigma``; a ``Log`` parameter, or one
+            already switched, raises (set its step with ``sigma``).
+
+        Returns
+        -------
+        Array
+            ``self``.
+
+        Examples
+        --------
+        >>> import optimkit as ok
+        >>> x = ok.p.Array(init=[1.0, 4.0]).set_mutation(exponent=2.0)
+        >>> x.spawn_child().set_standardized_data([1.0, -1.0]).value.round(6).tolist()
+        [2.0, 2.0]
+        """
+        if sigma is not None:
+            try:
+                arr = np.asarray(sigma, dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise OptimkitValueError(f"set_mutation: sigma must be a number > 0, got {sigma!r}") from exc
+            if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+                raise OptimkitValueError(f"set_mutation: sigma must be finite and > 0, got {sigma!r}")
+            if arr.size == 1:
+                new_sigma: float | NDArray[np.float64] = float(arr.ravel()[0])
+            elif arr.size == self.dimension:
+                new_sigma = arr.ravel().copy()
+            else:
+                raise OptimkitValueError(f"set_mutation: sigma must be a scalar or have {self.dimension} elements")
+            if exponent is not None:
+                self._check_exponent(exponent)
+            self._sigma = new_sigma
+        if exponent is not None:
+            self._to_log(self._check_exponent(exponent))
         return self
+
+    def _check_exponent(self, exponent: Any) -> float:
+        """``exponent`` if this parameter can switch to logarithmic mode with it, else raise."""
+        e = check_real(
+            "set_mutation: exponent (value = exponent ** data; below 1 use 1 / exponent)", exponent, 1.0,
+            low_open=True,
+        )
+        if self._log:
+            raise OptimkitValueError(
+                f"set_mutation: {self.name} is already logarithmic (a Log, or exponent was set before): "
+                "set its step with set_mutation(sigma=...)"
+            )
+        value = self._forward(self._raw_data)
+        if np.any(value <= 0):
+            raise OptimkitValueError(
+                f"set_mutation: exponent needs a positive value (value = exponent ** data), got "
+                f"{value.tolist()!r}: set a positive value first"
+            )
+        for name, b in (("lower", self._lower), ("upper", self._upper)):
+            if b is not None and np.any(b <= 0):
+                raise OptimkitValueError(
+                    f"set_mutation: exponent needs positive bounds (value = exponent ** data), got {name}="
+                    f"{b.tolist()!r}"
+                )
+        return e
+
+    def _to_log(self, exponent: float) -> None:
+        """Switch to logarithmic mode: same value and bounds, steps multiply by ``exponent ** sigma``."""
+        value = self._forward(self._raw_data)
+        self._log = True
+        if self._lower is not None:
+            self._lower = np.log(self._lower)
+        if self._upper is not None:
+            self._upper = np.log(self._upper)
+        self._raw_data = self._backward(value)
+        self._sigma = self._sigma * math.log(exponent)
+        self._update_trivial()
+        self._std_cache = None
 
     @property
     def sigma(self) -> float | NDArray[np.float64]:
@@ -410,9 +501,15 @@ class Array(Parameter):
         assert isinstance(ref, Array)
         d = self.dimension
         lo, up = self._lower, self._upper
-        if lo is not None and up is not None:
+        if lo is not None and up is not None and np.all(np.isfinite(lo)) and np.all(np.isfinite(up)):
             v = lo + _rng.uniform(rng, d) * (up - lo)
             self._raw_data = self._backward(np.exp(v) if self._log else v)
+        elif lo is not None and up is not None:  # clipping, some elements bounded on one side only
+            both = np.isfinite(lo) & np.isfinite(up)
+            uniform = _rng.uniform(rng, d)
+            gauss = ref._raw_data + ref._sigma * _rng.normal(rng, d)
+            with np.errstate(invalid="ignore"):
+                self._raw_data = np.where(both, lo + uniform * (up - lo), gauss)
         else:
             self._raw_data = ref._raw_data + ref._sigma * _rng.normal(rng, d)
         self._vcache = None

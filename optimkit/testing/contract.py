@@ -11,6 +11,7 @@ import concurrent.futures as cf
 import math
 import os
 import tempfile
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,12 @@ __all__ = [
     "check_nan_losses",
     "check_tell_not_asked",
     "check_parallel_minimize",
+    "check_batch_api",
+    "check_batch_matches_vectorized",
+    "check_lost_tell_does_not_stall",
+    "check_threads",
+    "check_strict_losses",
+    "check_foreign_candidate",
     "ALL_CHECKS",
 ]
 
@@ -184,6 +191,141 @@ def check_parallel_minimize(factory: Factory) -> None:
     _close(opt)
 
 
+def check_batch_api(factory: Factory) -> None:
+    """ask_batch/tell_batch: values in the bounds, rows told in any order and in several calls,
+    foreign rows refused, other parametrizations pointed to ask(), the budget spent."""
+    param = Array(shape=(2, 3), lower=-2.0, upper=2.0)
+    opt = _make(factory, param, 240, seed=3)
+    x = opt.ask_batch(6)
+    assert x.shape == (6, 2, 3) and x.dtype == np.float64, x.shape
+    assert np.all((x >= -2.0) & (x <= 2.0)), "ask_batch row outside the bounds"
+    losses = np.array([_sphere(row) for row in x])
+    try:
+        opt.tell_batch(x[:1] + 10.0, losses[:1])
+    except errors.OptimkitValueError:
+        pass
+    else:  # pragma: no cover - the contract is broken
+        raise AssertionError("a row that was not asked was accepted")
+    opt.tell_batch(x[3:][::-1], losses[3:][::-1])
+    opt.tell_batch(list(x[:3]), list(losses[:3]))
+    assert opt.num_tell == 6 and opt.num_ask == 6, (opt.num_ask, opt.num_tell)
+    while opt.num_tell < 240:
+        x = opt.ask_batch(min(opt.preferred_batch_size, 240 - opt.num_tell))
+        opt.tell_batch(x, [_sphere(row) for row in x])
+    assert opt.num_ask == opt.num_tell == 240 and not opt._asked, (opt.num_ask, opt.num_tell)
+    rec = opt.recommend()
+    assert rec.value.shape == (2, 3) and rec.loss is not None and math.isfinite(rec.loss)
+    _close(opt)
+    other = _make(factory, Instrumentation(Array(shape=(2,)), act=Choice(["a", "b"])), 20)
+    try:
+        other.ask_batch(2)
+    except errors.UnsupportedParametrizationError as exc:
+        assert "ask()" in str(exc), str(exc)
+    else:  # pragma: no cover - the contract is broken
+        raise AssertionError("ask_batch accepted an Instrumentation")
+    _close(other)
+
+
+def check_batch_matches_vectorized(factory: Factory) -> None:
+    """Same seed: ask_batch rows are those of minimize(f, vectorized=True)."""
+    seen: list[np.ndarray] = []
+
+    def f(x: np.ndarray) -> np.ndarray:
+        seen.append(x.copy())
+        losses: np.ndarray = np.sum((x - 0.5) ** 2, axis=1)
+        return losses
+
+    a = _make(factory, 3, 60, seed=11)
+    a.minimize(f, vectorized=True)
+    _close(a)
+    b = _make(factory, 3, 60, seed=11)
+    for rows in seen:
+        x = b.ask_batch(len(rows))
+        np.testing.assert_array_equal(x, rows, err_msg="ask_batch differs from minimize(vectorized=True)")
+        b.tell_batch(x, np.sum((x - 0.5) ** 2, axis=1))
+    _close(b)
+
+
+def check_lost_tell_does_not_stall(factory: Factory) -> None:
+    """One asked candidate is never told: it is abandoned as lost and the run ends as well as a run
+    without the drop (within a factor 1000 of its loss; tests/test_lost_candidates.py compares medians)."""
+    results = []
+    for drop in (None, 5):
+        opt = _make(factory, 3, 3000, seed=4)
+        lost = None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", errors.OptimkitWarning)
+            for i in range(3000):
+                c = opt.ask()
+                if i == drop:
+                    lost = c
+                else:
+                    opt.tell(c, _sphere(c.value))
+        assert lost is None or lost._uid not in opt._asked, "the lost candidate was never abandoned"
+        loss = opt.recommend().loss
+        assert loss is not None
+        results.append(loss)
+        _close(opt)
+    # a stalled run stays near its first epochs' loss (orders of magnitude off); the runs diverge
+    # after the drop, so only a coarse bound holds for every seed
+    assert results[1] <= 1000 * results[0] + 1e-6, f"the dropped tell hurt: {results[0]} -> {results[1]}"
+
+
+def check_threads(factory: Factory, threads: int = 4, pairs: int = 300) -> None:
+    """ask/tell/recommend from several threads at once: no tell lost, no crash."""
+    opt = _make(factory, 3, threads * pairs, num_workers=threads, seed=6)
+    failures: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for _ in range(pairs):
+                c = opt.ask()
+                opt.tell(c, _sphere(c.value))
+                opt.recommend()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not failures, f"a thread failed: {failures[0]!r}"
+    assert opt.num_ask == opt.num_tell == threads * pairs, (opt.num_ask, opt.num_tell)
+    _close(opt)
+
+
+def check_strict_losses(factory: Factory) -> None:
+    """None, strings, bytes and complex losses raise TypeError; the candidate can still be told."""
+    opt = _make(factory, 2, 20)
+    c = opt.ask()
+    for bad in (None, "1.5", b"1", 1 + 2j, np.complex128(1.0), [1.0, "x"]):
+        try:
+            opt.tell(c, bad)
+        except TypeError:
+            continue
+        raise AssertionError(f"loss {bad!r} was accepted")  # pragma: no cover - the contract is broken
+    opt.tell(c, 1.0)
+    assert opt.num_tell == 1
+    _close(opt)
+
+
+def check_foreign_candidate(factory: Factory) -> None:
+    """A candidate of another structure (same dimension) is refused and never recommended."""
+    opt = _make(factory, 2, 20)
+    c = opt.ask()
+    opt.tell(c, 1.0)
+    alien = Choice(["relu", "tanh"]).spawn_child()
+    try:
+        opt.tell(alien, -100.0)
+    except ValueError:
+        pass
+    else:  # pragma: no cover - the contract is broken
+        raise AssertionError("a Choice candidate was accepted by an optimizer on Array(2)")
+    assert np.asarray(opt.recommend().value).shape == (2,)
+    _close(opt)
+
+
 def _close(opt: Optimizer) -> None:
     close = getattr(opt, "close", None)
     if callable(close):
@@ -200,4 +342,10 @@ ALL_CHECKS = [
     check_nan_losses,
     check_tell_not_asked,
     check_parallel_minimize,
+    check_batch_api,
+    check_batch_matches_vectorized,
+    check_lost_tell_does_not_stall,
+    check_threads,
+    check_strict_losses,
+    check_foreign_candidate,
 ]

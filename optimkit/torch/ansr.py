@@ -81,7 +81,9 @@ class ANSR(torch.optim.Optimizer):
     -----
     Closure mode: ``step(closure)`` sets the parameters to each particle in turn and calls
     ``closure()`` under ``torch.enable_grad`` (as LBFGS does). After each step the parameters
-    hold the best point found; ``step`` returns its loss as a 0-dim tensor. A step reads one
+    hold the best point found; ``step`` returns its loss as a 0-dim tensor. If the closure raises
+    (or Ctrl-C), the parameters get back the point they held when the step began, the best so far,
+    and the exception propagates; the run itself is unchanged and the next step goes on. A step reads one
     number back from the device, the count of restarts, as the original does.
 
     Examples
@@ -234,11 +236,17 @@ class ANSR(torch.optim.Optimizer):
         datas = [p.data for p in self._params()]
         members = list(zip(*(block.unbind(0) for block in self._blocks(real))))  # one tuple per particle
         values = []
-        with torch.enable_grad():
-            for member in members:
-                for data, value in zip(datas, member):
-                    data.copy_(value)
-                values.append(closure())
+        before = [data.clone() for data in datas]  # the best point so far (or the initial parameters)
+        try:
+            with torch.enable_grad():
+                for member in members:
+                    for data, value in zip(datas, member):
+                        data.copy_(value)
+                    values.append(closure())
+        except BaseException:  # the closure raised (or Ctrl-C): leave the model on the best, not a trial
+            for data, value in zip(datas, before):
+                data.copy_(value)
+            raise
         if all(isinstance(v, torch.Tensor) for v in values):
             for v in values:
                 if v.numel() != 1:
@@ -325,6 +333,25 @@ class ANSR(torch.optim.Optimizer):
         return best_loss
 
     # ------------------------------------------------------------------ persistence
+    def _check_fits(self, state_dict: dict[str, Any]) -> None:
+        """Raise, before anything is loaded, if ``state_dict`` belongs to a run of another shape."""
+        popsize = int(self.param_groups[0]["popsize"])
+        groups = state_dict.get("param_groups", []) if isinstance(state_dict, dict) else []
+        saved = sorted({int(g["popsize"]) for g in groups if isinstance(g, dict) and "popsize" in g})
+        if saved and saved != [popsize]:
+            shown = saved[0] if len(saved) == 1 else saved
+            raise OptimkitValueError(
+                f"state_dict was saved with popsize={shown!r}, but this optimizer has popsize={popsize}: "
+                f"create it with popsize={shown!r} to resume that run"
+            )
+        run = state_dict.get("state", {}).get(_STATE_KEY) if isinstance(state_dict, dict) else None
+        dims = sum(p.numel() for p in self._params())
+        if run and isinstance(run.get("pos"), torch.Tensor) and tuple(run["pos"].shape) != (popsize, dims):
+            raise OptimkitValueError(
+                f"state_dict holds a population of shape {tuple(run['pos'].shape)}, but this optimizer has "
+                f"popsize={popsize} and {dims} parameters"
+            )
+
     def state_dict(self) -> dict[str, Any]:
         """The torch state dict, with a snapshot (copies) of the whole ANSR run and the generator state."""
         sd = super().state_dict()
@@ -337,7 +364,12 @@ class ANSR(torch.optim.Optimizer):
         return sd
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Load a state dict saved by ``state_dict()``; the run resumes exactly."""
+        """Load a state dict saved by ``state_dict()``; the run resumes exactly.
+
+        Raises ``OptimkitValueError``, and changes nothing, if the state dict was saved with another
+        ``popsize`` or holds a population that does not fit this optimizer's parameters.
+        """
+        self._check_fits(state_dict)
         super().load_state_dict(state_dict)
         self._checked = None
         for group in self.param_groups:

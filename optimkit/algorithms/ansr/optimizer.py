@@ -167,6 +167,15 @@ class ANSR(Optimizer):
     def _internal_abandon_batch(self, data: Array) -> None:
         self._queue.extendleft(int(i) for i in self._pending.pop()[0][::-1])
 
+    def _internal_detach_batch(self, data: Array) -> list[Parameter]:
+        index, scouts = self._pending.pop()
+        candidates = [self._spawn(np.array(row)) for row in data]
+        for cand, i in zip(candidates, index):
+            cand._tag = self._tags[int(i)]
+        for cand, unit in zip(candidates[len(index):], scouts):
+            cand._tag = (self._key, unit)  # a scout
+        return candidates
+
 
 class ConfANSR(ConfiguredOptimizer):
     """ANSR family, ``ConfANSR(popsize=64, sigma=0.05, p_self=0.95, ...)(parametrization, budget)``.

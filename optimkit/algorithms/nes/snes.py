@@ -33,7 +33,7 @@ Wierstra, Schaul, Glasmachers, Sun, Peters, Schmidhuber (2014). Natural evolutio
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -50,8 +50,9 @@ class Params(common.Params):
 
     Parameters
     ----------
-    dimension, popsize, sigma, lr_mean, restarts
-        As in :class:`optimkit.algorithms.nes.common.Params`; ``sigma`` is every variable's initial step.
+    dimension, popsize, sigma, lr_mean, restarts, restart_strategy, scales
+        As in :class:`optimkit.algorithms.nes.common.Params`; variable ``i`` starts with the step
+        ``sigma * scales[i]``.
     lr_sigma : float > 0, optional
         Learning rate of the step sizes; default ``(3 + ln d) / (5 sqrt(d))``.
     """
@@ -74,13 +75,21 @@ class State:
     num_restarts: int = 0
     best_history: tuple[float, ...] = ()
     stop: str | None = None
+    evaluations: int = 0
+    median_history: tuple[float, ...] = ()
+    runs: common.Runs = field(default_factory=common.Runs)
+
+
+def _start(params: Params, mean: ArrayLike | None, popsize: int, num_restarts: int, runs: common.Runs) -> State:
+    """A fresh run: ``N(mean, (sigma0 diag(scales))^2)``."""
+    sigma = common.initial_scales(params) * (float(params.sigma) * runs.sigma_factor)
+    return State(mean=common.check_mean(mean, params.dimension), sigma=sigma, popsize=popsize,
+                 num_restarts=num_restarts, runs=runs)
 
 
 def init(params: Params, mean: ArrayLike | None = None) -> State:
-    """The initial state: ``N(mean, sigma^2 I)`` (``mean`` defaults to zeros)."""
-    d = params.dimension
-    return State(mean=common.check_mean(mean, d), sigma=np.full(d, float(params.sigma)),
-                 popsize=params.initial_popsize)
+    """The initial state: ``N(mean, sigma^2 diag(scales)^2)`` (``mean`` defaults to zeros)."""
+    return _start(params, mean, params.initial_popsize, 0, common.Runs())
 
 
 def ask(params: Params, state: State, z: ArrayLike) -> Matrix:
@@ -99,14 +108,14 @@ def tell(params: Params, state: State, x: ArrayLike, losses: ArrayLike, foreign:
     Same contract as the XNES ``tell``: >= 2 points, foreign rows clipped, ``z`` (the draws that made
     ``x``) skips the whitening, NaN counts as worst, the state never holds non-finite numbers.
     """
-    xs, y, history = common.open_tell("SNES", state, x, losses)
+    xs, y, history, medians = common.open_tell("SNES", state, x, losses)
     d = xs.shape[1]
     if z is not None and foreign is None:
         s = np.asarray(z, dtype=np.float64)
     else:
         guarded = common.guard_steps((xs - state.mean) / state.sigma, foreign)
         if guarded is None:
-            return replace(state, best_history=history, stop="numerical")
+            return replace(state, best_history=history, median_history=medians, stop="numerical")
         s = guarded
     u = common.rank_utilities(y, cleaned=True)
     mean = state.mean + (u @ s) * (params.eta_mean * state.sigma)
@@ -117,14 +126,19 @@ def tell(params: Params, state: State, x: ArrayLike, losses: ArrayLike, foreign:
     sigma = state.sigma * np.exp(g_sigma)
     high, low = float(sigma.max()), float(sigma.min())
     if not (math.isfinite(float(mean.sum())) and 0 < low and high < math.inf):
-        return replace(state, best_history=history, stop="numerical")
-    reason = common.stop_reason(y, history, dimension=d, popsize=state.popsize, max_std=high,
-                                condition=(high / low) ** 2, sigma0=params.sigma)
+        return replace(state, best_history=history, median_history=medians, stop="numerical")
+    # the axes are the coordinates: one test covers Hansen's "no effect axis" and "no effect coordinate"
+    no_effect = "no_effect_coord" if np.any(mean + 0.1 * sigma == mean) else None
+    sigma0 = params.sigma * state.runs.sigma_factor * float(common.initial_scales(params).max())
+    reason = common.stop_reason(y, state, history, medians, dimension=d, max_std=high,
+                                condition=(high / low) ** 2, sigma0=sigma0, no_effect=no_effect,
+                                budget=common.run_budget(state.runs), tol_fun_floor=params.tol_fun_floor)
     return State(mean=mean, sigma=sigma, popsize=state.popsize, generation=state.generation + 1,
-                 num_restarts=state.num_restarts, best_history=history, stop=reason)
+                 num_restarts=state.num_restarts, best_history=history, stop=reason,
+                 evaluations=state.evaluations + len(y), median_history=medians, runs=state.runs)
 
 
-def restart(params: Params, state: State, mean: ArrayLike) -> State:
-    """IPOP restart: ``N(mean, sigma0^2 I)`` with the population doubled (see :func:`common.restart_popsize`)."""
-    return State(mean=common.check_mean(mean, params.dimension), sigma=np.full(params.dimension, float(params.sigma)),
-                 popsize=common.restart_popsize(params, state), num_restarts=state.num_restarts + 1)
+def restart(params: Params, state: State, mean: ArrayLike, draws: ArrayLike | None = None) -> State:
+    """A new run at ``mean`` after ``state``'s, IPOP or BIPOP: as the XNES ``restart``."""
+    popsize, runs = common.next_run(params, state, draws)
+    return _start(params, mean, popsize, state.num_restarts + 1, runs)

@@ -15,8 +15,8 @@ same matrix exponential as ``scipy.linalg.expm``, at half the cost; a closed for
 is carried along, never recomputed. Sampling and the update are vectorized over the population.
 
 Pure functions with the house signature: ``init(params, mean)``, ``ask(params, state, z)`` (``z``:
-the standard normal draws), ``tell(params, state, x, losses)``, ``restart(params, state, mean)``;
-each returns a new value and never modifies its arguments.
+the standard normal draws), ``tell(params, state, x, losses)``, ``restart(params, state, mean, draws)``
+(IPOP or BIPOP, ``draws``: BIPOP's uniforms); each returns a new value and never modifies its arguments.
 
 Examples
 --------
@@ -40,7 +40,7 @@ Wierstra, Schaul, Glasmachers, Sun, Peters, Schmidhuber (2014). Natural evolutio
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -58,7 +58,7 @@ class Params(common.Params):
 
     Parameters
     ----------
-    dimension, popsize, sigma, lr_mean, restarts
+    dimension, popsize, sigma, lr_mean, restarts, restart_strategy, scales
         As in :class:`optimkit.algorithms.nes.common.Params`.
     lr_sigma, lr_b : float > 0, optional
         Learning rates of the step size and of the shape ``B``; default ``3 (3 + ln d) / (5 d sqrt(d))``.
@@ -90,6 +90,8 @@ class State:
 
     ``stop`` names the criterion that fired at the last update (see :func:`common.stop_reason`),
     ``"numerical"`` when the update would have produced non-finite numbers (then it was not applied).
+    ``generation`` and ``evaluations`` count the current run's updates and told points; ``runs``
+    remembers the earlier runs (their regimes, evaluations and stop reasons, ``runs.stops``).
     """
 
     mean: Vector
@@ -101,13 +103,24 @@ class State:
     num_restarts: int = 0
     best_history: tuple[float, ...] = ()
     stop: str | None = None
+    evaluations: int = 0
+    median_history: tuple[float, ...] = ()
+    runs: common.Runs = field(default_factory=common.Runs)
+
+
+def _start(params: Params, mean: ArrayLike | None, popsize: int, num_restarts: int, runs: common.Runs) -> State:
+    """A fresh run: ``N(mean, (sigma0 diag(scales))^2)`` as ``sigma B`` with ``det(B) = 1``."""
+    d = params.dimension
+    scales = common.initial_scales(params)
+    size = float(np.exp(np.mean(np.log(scales))))  # the geometric mean: det(B) = 1
+    return State(mean=common.check_mean(mean, d), sigma=float(params.sigma) * runs.sigma_factor * size,
+                 b=np.diag(scales / size), b_inv=np.diag(size / scales), popsize=popsize,
+                 num_restarts=num_restarts, runs=runs)
 
 
 def init(params: Params, mean: ArrayLike | None = None) -> State:
-    """The initial state: ``N(mean, sigma^2 I)`` (``mean`` defaults to zeros)."""
-    d = params.dimension
-    return State(mean=common.check_mean(mean, d), sigma=float(params.sigma), b=np.eye(d), b_inv=np.eye(d),
-                 popsize=params.initial_popsize)
+    """The initial state: ``N(mean, sigma^2 diag(scales)^2)`` (``mean`` defaults to zeros)."""
+    return _start(params, mean, params.initial_popsize, 0, common.Runs())
 
 
 def ask(params: Params, state: State, z: ArrayLike) -> Matrix:
@@ -152,14 +165,14 @@ def tell(params: Params, state: State, x: ArrayLike, losses: ArrayLike, foreign:
     The returned state never holds non-finite numbers: an update that would is dropped and
     ``stop`` says ``"numerical"``.
     """
-    xs, y, history = common.open_tell("XNES", state, x, losses)
+    xs, y, history, medians = common.open_tell("XNES", state, x, losses)
     d = xs.shape[1]
     if z is not None and foreign is None:
         s = np.asarray(z, dtype=np.float64)
     else:
         guarded = common.guard_steps(((xs - state.mean) @ state.b_inv.T) * (1.0 / state.sigma), foreign)
         if guarded is None:
-            return replace(state, best_history=history, stop="numerical")
+            return replace(state, best_history=history, median_history=medians, stop="numerical")
         s = guarded
     u = common.rank_utilities(y, cleaned=True)
     su = s.T * u
@@ -172,21 +185,28 @@ def tell(params: Params, state: State, x: ArrayLike, losses: ArrayLike, foreign:
     g_m *= params.eta_b / 2
     pair = _sym_expm_pair(g_m) if math.isfinite(float(g_m.sum())) and 0 < sigma < math.inf else None
     if pair is None:
-        return replace(state, best_history=history, stop="numerical")
+        return replace(state, best_history=history, median_history=medians, stop="numerical")
     b, b_inv = state.b @ pair[0], pair[1] @ state.b_inv
     norm_b, norm_inv = float(np.vdot(b, b)), float(np.vdot(b_inv, b_inv))
     if not math.isfinite(norm_b * norm_inv + float(mean.sum())):
-        return replace(state, best_history=history, stop="numerical")
-    # ||B||_F bounds the largest standard deviation / sigma; ||B||_F^2 ||B^-1||_F^2 / d ~ cond(B B^T)
-    reason = common.stop_reason(y, history, dimension=d, popsize=state.popsize,
-                                max_std=sigma * math.sqrt(norm_b), condition=norm_b * norm_inv / d,
-                                sigma0=params.sigma)
+        return replace(state, best_history=history, median_history=medians, stop="numerical")
+    # standard deviations sigma ||row_i(B)||; ||B||_F^2 ||B^-1||_F^2 / d ~ cond(B B^T)
+    std = np.sqrt(np.einsum("ij,ij->i", b, b)) * sigma
+    axis = b[:, state.generation % d] * (0.1 * sigma)  # one principal direction per generation, in turn
+    no_effect = ("no_effect_axis" if np.array_equal(mean + axis, mean) else
+                 "no_effect_coord" if np.any(mean + 0.2 * std == mean) else None)
+    sigma0 = params.sigma * state.runs.sigma_factor * float(common.initial_scales(params).max())
+    reason = common.stop_reason(y, state, history, medians, dimension=d, max_std=float(std.max()),
+                                condition=norm_b * norm_inv / d, sigma0=sigma0, no_effect=no_effect,
+                                budget=common.run_budget(state.runs), tol_fun_floor=params.tol_fun_floor)
     return State(mean=mean, sigma=sigma, b=b, b_inv=b_inv, popsize=state.popsize, generation=state.generation + 1,
-                 num_restarts=state.num_restarts, best_history=history, stop=reason)
+                 num_restarts=state.num_restarts, best_history=history, stop=reason,
+                 evaluations=state.evaluations + len(y), median_history=medians, runs=state.runs)
 
 
-def restart(params: Params, state: State, mean: ArrayLike) -> State:
-    """IPOP restart: ``N(mean, sigma0^2 I)`` with the population doubled (see :func:`common.restart_popsize`)."""
-    d = params.dimension
-    return State(mean=common.check_mean(mean, d), sigma=float(params.sigma), b=np.eye(d), b_inv=np.eye(d),
-                 popsize=common.restart_popsize(params, state), num_restarts=state.num_restarts + 1)
+def restart(params: Params, state: State, mean: ArrayLike, draws: ArrayLike | None = None) -> State:
+    """A new run at ``mean`` after ``state``'s (see :func:`common.next_run`): IPOP doubles the population
+    and starts from ``sigma``; BIPOP alternates that with small runs (``draws``: two uniforms in [0, 1)
+    giving their population and their smaller step size)."""
+    popsize, runs = common.next_run(params, state, draws)
+    return _start(params, mean, popsize, state.num_restarts + 1, runs)
