@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 optuna = pytest.importorskip("optuna")
+pytestmark = pytest.mark.optuna
 
 import optimkit as ok  # noqa: E402
 from optimkit.errors import OptimkitTypeError, OptimkitValueError, UnsupportedParametrizationError  # noqa: E402

@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 
 pytest.importorskip("ray.tune")
+pytestmark = pytest.mark.tune
 
 import ray  # noqa: E402
 from ray import tune  # noqa: E402

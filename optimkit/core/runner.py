@@ -288,7 +288,7 @@ while True:
 
 
 def _pickle_objective(fn: Callable[..., Any]) -> bytes:
-    """``fn`` pickled for the child process: by value with cloudpickle where it is installed
+    """``fn`` pickled for the child process: by value with cloudpickle (a dependency; where it is installed)
     (lambdas, closures, functions of ``__main__``), else by reference with pickle."""
     try:
         import cloudpickle
