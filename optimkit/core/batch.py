@@ -226,12 +226,22 @@ class BatchProtocol(BestsKeeper):
         >>> bool(abs(opt.recommend().value - 1.0).max() < 1e-3)
         True
         """
-        n = check_int("n", n, 1)
+        if n.__class__ is not int or n < 1:
+            n = check_int("n", n, 1)
         self._check_batchable("ask_batch")
         with self._lock:
-            self._close_open_batch()
-            data = self.ask_data(n)
-            values: NDArray[np.float64] = np.asarray(self.values_of(data), dtype=np.float64)
+            if self._open is not None:
+                self._close_open_batch()
+            for callback in self._callbacks["ask"]:
+                callback(self)
+            data = self._internal_ask_batch(n)
+            self._num_ask += n
+            self._serial += n
+            if self._serial >= self._next_lost_check and self._asked:
+                self._abandon_lost()
+            values: NDArray[np.float64] = self.parametrization._values_from_data(data)  # type: ignore[attr-defined]
+            if values.dtype != np.float64:  # integer casting
+                values = values.astype(np.float64)
             self._open = _OpenBatch(data, values)
             return values
 
@@ -247,6 +257,15 @@ class BatchProtocol(BestsKeeper):
             self._tell_batch(values, losses)
 
     def _tell_batch(self, values: Any, losses: Any) -> None:
+        batch = self._open
+        if batch is not None and values is batch.values and batch.num_told == 0:
+            y = _as_losses(losses, len(values))  # the array handed out, told whole: check it is unchanged
+            if float(values.sum()) == batch.checksum:
+                self._open = None
+                internal = self._record_rows(batch.data, y)
+                self._internal_tell_batch(batch.data, internal)
+                self._run_tell_callbacks(batch.data, y)
+                return
         param = self.parametrization
         x = _as_float_array(values, "values")
         shape = tuple(param._shape)  # type: ignore[attr-defined]
@@ -258,9 +277,8 @@ class BatchProtocol(BestsKeeper):
         y = _as_losses(losses, k)
         if k == 0:
             return
-        batch = self._open
-        if batch is not None and batch.num_told == 0 and x.shape == batch.values.shape and (
-                float(x.sum()) == batch.checksum if x is batch.values else np.array_equal(x, batch.values)):
+        if batch is not None and batch.num_told == 0 and x is not batch.values and x.shape == batch.values.shape \
+                and np.array_equal(x, batch.values):
             self._open = None  # the whole batch, in order, unchanged: the batch protocol as it is
             internal = self._record_rows(batch.data, y)
             self._internal_tell_batch(batch.data, internal)
@@ -268,6 +286,7 @@ class BatchProtocol(BestsKeeper):
             return
         if batch is not None and batch.pristine is None:  # rows as handed out (the array may have changed)
             batch.pristine = np.asarray(self.values_of(batch.data), dtype=np.float64)
+            batch.told, batch.losses = np.zeros(len(batch.data), dtype=bool), np.empty(len(batch.data))
         rows = x.reshape(k, -1)
         targets: list[int | Parameter] = []
         taken: set[int] = set()  # rows of the open batch (identical rows may repeat) taken by this call
@@ -313,13 +332,16 @@ class BatchProtocol(BestsKeeper):
         values = batch.pristine if batch.pristine is not None else self.values_of(batch.data)
         rows = np.asarray(values, dtype=np.float64).reshape(len(candidates), -1)
         for j, cand in enumerate(candidates):
-            if batch.told[j]:
+            if batch.num_told and batch.told[j]:
                 del self._asked[cand._uid]
                 self._internal_tell_candidate(cand, float(batch.losses[j]))
             else:
                 self._detached[rows[j].tobytes()] = cand
         if len(self._detached) > 4 * max(len(self._asked), 1024):  # forget rows abandoned as lost
             self._detached = {k: c for k, c in self._detached.items() if c._uid in self._asked}
+
+
+_NO_ROWS: NDArray[Any] = np.empty(0)
 
 
 class _OpenBatch:
@@ -331,8 +353,8 @@ class _OpenBatch:
         self.data, self.values = data, values
         self.checksum = float(values.sum())  # the array handed out may be changed in place: noticed
         self.pristine: NDArray[np.float64] | None = None
-        self.told = np.zeros(len(data), dtype=bool)
-        self.losses = np.empty(len(data))
+        self.told = _NO_ROWS  # made by start_partial() when rows come in pieces
+        self.losses = _NO_ROWS
         self.num_told = 0
         self._index: dict[bytes, list[int]] | None = None
 
