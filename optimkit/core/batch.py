@@ -127,14 +127,18 @@ class BatchProtocol(BestsKeeper):
         """
         self._check_batchable("ask_data")
         with self._lock:
-            for callback in self._callbacks["ask"]:
-                callback(self)
-            data = self._internal_ask_batch(n)
-            self._num_ask += n
-            self._serial += n
-            if self._serial >= self._next_lost_check and self._asked:
-                self._abandon_lost()
-            return data
+            return self._ask_rows(n)
+
+    def _ask_rows(self, n: int) -> NDArray[np.float64]:
+        """The bookkeeping of a batch ask (callbacks, counters, lost candidates) around the hook."""
+        for callback in self._callbacks["ask"]:
+            callback(self)
+        data = self._internal_ask_batch(n)
+        self._num_ask += n
+        self._serial += n
+        if self._serial >= self._next_lost_check and self._asked:
+            self._abandon_lost()
+        return data
 
     def _check_batchable(self, method: str) -> None:
         if not self._fast:
@@ -232,13 +236,7 @@ class BatchProtocol(BestsKeeper):
         with self._lock:
             if self._open is not None:
                 self._close_open_batch()
-            for callback in self._callbacks["ask"]:
-                callback(self)
-            data = self._internal_ask_batch(n)
-            self._num_ask += n
-            self._serial += n
-            if self._serial >= self._next_lost_check and self._asked:
-                self._abandon_lost()
+            data = self._ask_rows(n)
             values: NDArray[np.float64] = self.parametrization._values_from_data(data)  # type: ignore[attr-defined]
             if values.dtype != np.float64:  # integer casting
                 values = values.astype(np.float64)

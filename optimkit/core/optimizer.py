@@ -163,6 +163,21 @@ class Optimizer(BatchProtocol):
             return param._values_from_data(rows)  # type: ignore[attr-defined, no-any-return]
         return None
 
+    def _data_of_value(self, value: Any, option: str) -> NDArray[np.float64]:
+        """The finite standardized data of ``value`` (a value of the parametrization given as the
+        option ``option``, e.g. an initial mean); one clear error otherwise."""
+        try:
+            data = self.parametrization.spawn_child(new_value=value).get_standardized_data(
+                reference=self.parametrization)
+        except Exception as exc:  # noqa: BLE001 - any refusal of the value becomes one clear error
+            raise errors.OptimkitValueError(
+                f"{option} must be a value of the parametrization ({self.parametrization.name}) with dimension "
+                f"{self.dimension}, got {value!r} ({exc})") from exc
+        arr = np.array(data, dtype=np.float64).ravel()
+        if arr.size != self.dimension or not np.all(np.isfinite(arr)):
+            raise errors.OptimkitValueError(f"{option} must be a finite value of the parametrization, got {value!r}")
+        return arr
+
     def _data_of(self, candidate: Parameter) -> NDArray[np.float64]:
         cache = candidate._std_cache
         if cache is not None and cache[0] is self.parametrization:

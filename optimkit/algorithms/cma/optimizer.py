@@ -126,22 +126,11 @@ class CMA(Optimizer):
         # the whole standardized line into the box, so those coordinates are unbounded there
         linear = box.bounded & (np.abs((hi - lo) - widths) <= 1e-9 * widths)
         lower, upper = np.where(linear, lo, -np.inf), np.where(linear, hi, np.inf)
-        data = np.zeros(d) if mean is None else self._mean_data(mean)
+        data = np.zeros(d) if mean is None else self._data_of_value(mean, "mean")
         if not np.all((lower <= data) & (data <= upper)):
             raise OptimkitValueError(f"mean must lie within the parametrization's bounds, got {mean!r}")
         return core.Space(mean=data, std=self._params.sigma * widths, lower=lower, upper=upper)
 
-    def _mean_data(self, mean: Any) -> Vector:
-        try:
-            data = self.parametrization.spawn_child(new_value=mean).get_standardized_data(
-                reference=self.parametrization)
-        except Exception as exc:  # noqa: BLE001 - any refusal of the value becomes one clear error
-            raise OptimkitValueError(f"mean must be a value of the parametrization ({self.parametrization.name}) "
-                                     f"with dimension {self.dimension}, got {mean!r} ({exc})") from exc
-        arr = np.asarray(data, dtype=np.float64).ravel()
-        if arr.size != self.dimension or not np.all(np.isfinite(arr)):
-            raise OptimkitValueError(f"mean must be a finite value of the parametrization, got {mean!r}")
-        return arr
 
     # ------------------------------------------------------------------ dumps
     def __getstate__(self) -> dict[str, Any]:

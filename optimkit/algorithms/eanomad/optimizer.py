@@ -14,16 +14,17 @@ from typing import Any
 
 import numpy as np
 
-from ...core import ConfiguredOptimizer, Optimizer, registry
+from ...core import ConfiguredOptimizer, registry
 from ...nomad import Scheduler, check_pynomad, merge_options
 from ...parametrization import UnitBox
+from ..scheduled import NomadSearchOptimizer
 from . import core
 from .core import DEFAULT_NOMAD_OPTIONS, Array, Params, State, Task
 
 __all__ = ["EANOMAD", "ConfEANOMAD"]
 
 
-class EANOMAD(Optimizer):
+class EANOMAD(NomadSearchOptimizer):
     """EA-NOMAD as an ask/tell optimizer (minimizes); ``registry["EANOMAD"]`` is pure mode.
 
     Parameters
@@ -81,23 +82,7 @@ class EANOMAD(Optimizer):
         """Number of completed generations."""
         return 0 if self._state is None else self._state.generation
 
-    def close(self) -> None:
-        """Stop the NOMAD child processes now (searches restart from their best points if asked again)."""
-        self._scheduler.suspend()
-
-    def minimize(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().minimize(*args, **kwargs)
-        finally:
-            self.close()
-
     # ------------------------------------------------------------------ hooks
-    def _internal_ask_candidate(self) -> Any:
-        tag, unit = self._next_unit()
-        candidate = self._spawn(np.ascontiguousarray(self._box.to_data(unit)))
-        candidate._tag = (tag, unit)
-        return candidate
-
     def _internal_tell_candidate(self, candidate: Any, loss: float) -> None:
         tag, unit = candidate._tag if candidate._tag is not None else (None, None)
         if tag is None or not self._scheduler.tell(tag[0], tag[1], loss):
@@ -110,10 +95,6 @@ class EANOMAD(Optimizer):
         self._extra.append((self._box.from_data(data) if unit is None else unit, loss))
         if loss < self._best[1]:
             self._best = (data.copy(), loss)
-
-    def _internal_abandon(self, candidate: Any) -> None:
-        if candidate._tag is not None and candidate._tag[0] is not None:
-            self._scheduler.abandon(*candidate._tag[0])
 
     # ------------------------------------------------------------------ unit-box side of ask/tell
     def _next_unit(self) -> tuple[tuple[int, int] | None, Array]:

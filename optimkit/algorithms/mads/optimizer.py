@@ -14,17 +14,18 @@ from typing import Any
 
 import numpy as np
 
-from ...core import ConfiguredOptimizer, Optimizer, registry
+from ...core import ConfiguredOptimizer, registry
 from ...nomad import Job, Scheduler, check_pynomad
 from ...parametrization import UnitBox
 from ...rng import uniform
+from ..scheduled import NomadSearchOptimizer
 from . import core
 from .core import Array, Params, Run, State
 
 __all__ = ["NOMAD", "ConfNOMAD"]
 
 
-class NOMAD(Optimizer):
+class NOMAD(NomadSearchOptimizer):
     """MADS (NOMAD 4 through PyNomad) on the whole problem, restarted until the budget is spent (minimizes).
 
     The search works in the unit box ``[0, 1]^d`` (bounded coordinates map onto their bounds,
@@ -95,23 +96,7 @@ class NOMAD(Optimizer):
         """Number of NOMAD runs started (the first one and the restarts)."""
         return self._state.num_started
 
-    def close(self) -> None:
-        """Stop the NOMAD child processes now (running runs are replayed if asked again)."""
-        self._scheduler.suspend()
-
-    def minimize(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return super().minimize(*args, **kwargs)
-        finally:
-            self.close()
-
     # ------------------------------------------------------------------ hooks
-    def _internal_ask_candidate(self) -> Any:
-        tag, unit = self._next_unit()
-        candidate = self._spawn(np.ascontiguousarray(self._box.to_data(unit)))
-        candidate._tag = (tag, unit)
-        return candidate
-
     def _internal_tell_candidate(self, candidate: Any, loss: float) -> None:
         tag, unit = candidate._tag if candidate._tag is not None else (None, None)
         if tag is not None and tag[0] in self._scheduler.running:
@@ -123,10 +108,6 @@ class NOMAD(Optimizer):
 
     def _internal_tell_not_asked(self, candidate: Any, loss: float) -> None:
         self._note_best(self._unit_of(candidate), loss)
-
-    def _internal_abandon(self, candidate: Any) -> None:
-        if candidate._tag is not None and candidate._tag[0] is not None:
-            self._scheduler.abandon(*candidate._tag[0])
 
     # ------------------------------------------------------------------ unit-box side of ask/tell
     def _next_unit(self) -> tuple[tuple[int, int] | None, Array]:

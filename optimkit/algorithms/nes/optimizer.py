@@ -82,13 +82,7 @@ class NESOptimizer(Optimizer):
     def _mean_data(self, mean: Any) -> Vector:
         if mean is None:
             return np.zeros(self.dimension)
-        try:
-            data = self.parametrization.spawn_child(new_value=mean).get_standardized_data(
-                reference=self.parametrization)
-        except Exception as exc:  # noqa: BLE001 - any refusal of the value becomes one clear error
-            raise OptimkitValueError(f"mean must be a value of the parametrization ({self.parametrization.name}) "
-                                     f"with dimension {self.dimension}, got {mean!r} ({exc})") from exc
-        return common.check_mean(data, self.dimension)
+        return common.check_mean(self._data_of_value(mean, "mean"), self.dimension)
 
     @property
     def state(self) -> Any:
