@@ -382,7 +382,7 @@ def _as_float_array(obj: Any, name: str) -> NDArray[np.float64]:
 
 
 def _as_losses(obj: Any, k: int) -> NDArray[np.float64]:
-    arr = np.asarray(_to_numpy(obj))
+    arr = obj if obj.__class__ is np.ndarray else np.asarray(_to_numpy(obj))
     if arr.dtype.kind not in "fiu":
         raise errors.OptimkitTypeError(
             f"losses must be real numbers, got dtype {arr.dtype}"
