@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 from ...core import ConfiguredOptimizer, Optimizer, registry
 from ...parametrization import Parameter
 from ...parametrization.box import UnitBox
+from ...validation import check_bool, check_int
 from .core import Params, State, init, inject, tell
 from .draws import as_generator, draw_fast, drawer
 
@@ -68,6 +69,8 @@ class ANSR(Optimizer):
 
     restarts = property(lambda self: 0 if self._state is None else self._state.num_restarts, doc="Restarted particles so far.")
     num_epochs = property(lambda self: 0 if self._state is None else self._state.num_epochs, doc="Completed epochs.")
+    popsize = property(lambda self: self._params.popsize, doc="Particles per epoch (as resolved by a budget-aware family).")
+    params = property(lambda self: self._params, doc="The options in use, a :class:`Params`.")
 
     def _ensure_state(self) -> State:
         if self._state is None:
@@ -177,22 +180,129 @@ class ANSR(Optimizer):
         return candidates
 
 
+#: Budget-aware presets: evaluations per particle the population size aims at (``budget / EVALS_PER_PARTICLE``
+#: particles, so that a run lasts that many epochs), and the fewest particles.
+EVALS_PER_PARTICLE = 200
+MIN_POPSIZE = 8
+#: Budget-aware presets: the step scale grows towards this value as the population shrinks.
+MAX_SIGMA = 0.3
+
+
 class ConfANSR(ConfiguredOptimizer):
     """ANSR family, ``ConfANSR(popsize=64, sigma=0.05, p_self=0.95, ...)(parametrization, budget)``.
 
     Presets (tuning guide: ``docs/optimizers/ansr.md``): ``ANSRUnimodal`` (one basin: sigma 0.12,
     p_self 0, follow the neighbours), ``ANSRMultimodal`` (smooth multimodal terrain: sigma 0.3,
     p_self 0.95, stay in one's basin), ``ANSRPeriodic`` (narrow periodic basins such as Shubert:
-    sigma 0.04, p_self 0.05, restarts keep the diversity). ``seed`` reseeds the generator."""
+    sigma 0.04, p_self 0.05, restarts keep the diversity). The three presets are budget-aware:
+    see :meth:`resolve`. The published ``ANSR`` keeps its defaults whatever the budget.
+
+    Parameters
+    ----------
+    popsize : int
+        Particles (>= 2); with ``budget_aware`` the most particles, and the number without a budget.
+    sigma : float
+        Step scale (> 0); with ``budget_aware`` the step scale of ``popsize`` particles.
+    p_self : float
+        Probability in [0, 1] that a coordinate follows the particle's own best.
+    restart_tolerance : float
+        Relative difference (>= 0) of two best losses under which the worse particle restarts.
+    bound : float
+        Half-width (> 0) of the box where the space has no bounds of its own.
+    budget_aware : bool
+        ``True``: population size, step scale and ``p_self`` follow from the budget, the dimension
+        and ``num_workers`` when the optimizer is built (:meth:`resolve`); without a budget the
+        options as given. ``False`` (default): the options as given.
+    seed : int, optional
+        Reseeds the optimizer's generator.
+
+    Examples
+    --------
+    >>> import optimkit as ok
+    >>> conf = ok.families.ConfANSR(sigma=0.12, p_self=0.0, budget_aware=True)
+    >>> conf.resolve(dimension=5, budget=5000)
+    {'popsize': 25, 'sigma': 0.229687, 'p_self': 0.0}
+    >>> conf(parametrization=5, budget=5000).popsize, conf(parametrization=5).popsize
+    (25, 64)
+    """
 
     def __init__(self, *, popsize: int = 64, sigma: float = 0.05, p_self: float = 0.95,
-                 restart_tolerance: float = 1e-8, bound: float = 10.0, seed: int | None = None) -> None:
+                 restart_tolerance: float = 1e-8, bound: float = 10.0, budget_aware: bool = False,
+                 seed: int | None = None) -> None:
         Params(popsize=popsize, sigma=sigma, p_self=p_self, restart_tolerance=restart_tolerance, bound=bound)
+        budget_aware = check_bool("budget_aware", budget_aware)
         config = {"popsize": popsize, "sigma": sigma, "p_self": p_self,
-                  "restart_tolerance": restart_tolerance, "bound": bound, "seed": seed}
-        super().__init__(ANSR, {k: v for k, v in config.items() if k != "seed" or v is not None})
+                  "restart_tolerance": restart_tolerance, "bound": bound, "budget_aware": budget_aware,
+                  "seed": seed}
+        super().__init__(ANSR, {k: v for k, v in config.items()
+                                if not (k == "seed" and v is None) and not (k == "budget_aware" and not v)})
+
+    @property
+    def settings(self) -> str:
+        """The options that differ from the defaults; a budget-aware member adds its rule in brackets."""
+        text = super().settings
+        if self._config.get("budget_aware"):
+            text += f" [{self.rule}]"
+        return text
+
+    def _default_repr(self) -> str:
+        plain = ConfiguredOptimizer.settings.fget(self)  # type: ignore[attr-defined]
+        return f"{type(self).__name__}({plain})"  # the name without the rule
+
+    @property
+    def rule(self) -> str:
+        """The budget-aware rule in words (empty when the member is not budget-aware)."""
+        if not self._config.get("budget_aware"):
+            return ""
+        cap, sigma, p_self = self._config["popsize"], self._config["sigma"], self._config["p_self"]
+        return (f"popsize = max(num_workers, clip(budget / {EVALS_PER_PARTICLE}, {MIN_POPSIZE}, {cap})), "
+                f"sigma = {sigma} + max({MAX_SIGMA} - {sigma}, 0) * (1 - popsize / {cap}), "
+                f"p_self = min({p_self}, 1 - 1/d); "
+                f"no budget: popsize={cap}, sigma={sigma}, p_self={p_self}")
+
+    def resolve(self, dimension: int, budget: int | None, num_workers: int = 1) -> dict[str, Any]:
+        """The population size, step scale and ``p_self`` an optimizer of this member gets.
+
+        Budget-aware members with a budget: ``popsize = clip(round(budget / 200), 8, popsize)``
+        particles, so that a run lasts about 200 epochs (the few epochs of 64 particles leave a
+        small budget with little search beyond the random first epoch), but at least
+        ``num_workers`` (each worker gets a particle); a step scale that grows from ``sigma`` (at
+        ``popsize`` particles, the option) towards 0.3 as the population shrinks,
+        ``sigma + max(0.3 - sigma, 0) * max(1 - popsize / popsize_option, 0)``: fewer particles
+        have bests closer together, the step is proportional to those distances, and a
+        population of a few particles that follow each other (``p_self`` near 0) otherwise
+        collapses before it reaches the minimum; and ``p_self`` at most
+        ``1 - 1/d``, so that on average at least one coordinate per move follows a neighbour (a
+        particle sitting on its own best does not move along the coordinates that follow that
+        best). Otherwise the options as given.
+        """
+        cap, sigma, p_self = self._config["popsize"], self._config["sigma"], self._config["p_self"]
+        if not self._config.get("budget_aware") or budget is None:
+            return {"popsize": cap, "sigma": sigma, "p_self": p_self}
+        dimension = check_int("dimension", dimension, 1)
+        budget = check_int("budget", budget, 1)
+        popsize = max(int(num_workers), min(max(round(budget / EVALS_PER_PARTICLE), MIN_POPSIZE), cap), 2)
+        grown = sigma + max(MAX_SIGMA - sigma, 0.0) * max(1.0 - popsize / cap, 0.0)
+        return {"popsize": popsize, "sigma": round(grown, 6),
+                "p_self": min(p_self, 1.0 - 1.0 / dimension)}
+
+    def __call__(self, parametrization: int | Parameter, budget: int | None = None,
+                 num_workers: int = 1) -> Optimizer:
+        if not self._config.get("budget_aware"):
+            return super().__call__(parametrization, budget, num_workers)
+        options = {k: v for k, v in self._config.items() if k != "budget_aware"}
+        dimension = parametrization if isinstance(parametrization, int) else parametrization.dimension
+        options.update(self.resolve(dimension, budget, num_workers))
+        opt = ANSR(parametrization, budget, num_workers, **options)
+        opt.name = self.name
+        opt._family = self  # as ConfiguredOptimizer.__call__: dumps check their member
+        return opt
 
 
-registry.register_name("ANSRUnimodal", ConfANSR(sigma=0.12, p_self=0.0).set_name("ANSRUnimodal"))
-registry.register_name("ANSRMultimodal", ConfANSR(sigma=0.3, p_self=0.95).set_name("ANSRMultimodal"))
-registry.register_name("ANSRPeriodic", ConfANSR(sigma=0.04, p_self=0.05).set_name("ANSRPeriodic"))
+def _register_preset(name: str, sigma: float, p_self: float) -> None:
+    registry.register_name(name, ConfANSR(sigma=sigma, p_self=p_self, budget_aware=True).set_name(name))
+
+
+_register_preset("ANSRUnimodal", sigma=0.12, p_self=0.0)
+_register_preset("ANSRMultimodal", sigma=0.3, p_self=0.95)
+_register_preset("ANSRPeriodic", sigma=0.04, p_self=0.05)
