@@ -1,6 +1,10 @@
 """Evidence for the rules of ``Auto``: the candidate optimizers on the regimes each rule covers.
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/auto_rules.py [--seeds 5] [--csv out.csv]
+Usage: OMP_NUM_THREADS=1 python benchmarks/auto_rules.py [--seeds 5] [--csv out.csv] [--regimes discrete,mixed]
+
+The continuous rules of ``Auto`` come from COCO's bbob suite (``benchmarks/bbob.py``, see
+``docs/optimizers/auto.md``); this script covers the regimes that suite does not: discrete and
+mixed parametrizations, many workers, very high dimension and a known start.
 
 Regimes (median final loss over seeds, lower is better; RandomSearch as the baseline):
 - discrete: 12 ``Choice(5)`` and 4 ``TransitionChoice(7)`` against a hidden target (loss = mismatches);
@@ -79,8 +83,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--csv", default=None)
-    parser.add_argument("--optimizers", nargs="*", default=["ANSR", "ANSRMultimodal", "XNES", "SNES", "EANOMAD",
-                                                             "EANOMADHybrid", "RandomSearch", "Auto"])
+    parser.add_argument("--optimizers", nargs="*", default=["ANSR", "ANSRMultimodal", "XNES", "SNES", "CMA",
+                                                             "EANOMAD", "EANOMADHybrid", "RandomSearch", "Auto"])
+    parser.add_argument("--regimes", default="", help="comma-separated substrings of the regimes to run (default: all)")
     args = parser.parse_args()
     names = [n for n in args.optimizers if n in ok.optimizers.registry]
     dparam, dfun = discrete_problem()
@@ -96,6 +101,9 @@ def main() -> None:
         ("shubert 8-D, 32 workers", lambda: ok.p.Array(shape=(8,), lower=-10, upper=10), shubert, 4096, 32),
     ]
     del dparam, mparam
+    if args.regimes:
+        wanted = args.regimes.split(",")
+        regimes = [r for r in regimes if any(w in r[0] for w in wanted)]
     rows = []
     for regime, pf, f, budget, workers in regimes:
         for name in names:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import optimkit as ok
+from optimkit.algorithms import auto as auto_module
 from optimkit.functions import FUNCTIONS
 from optimkit.optimizers.auto import choose
+
+needs_nomad = pytest.mark.skipif(not auto_module._available("NOMAD"), reason="needs PyNomad (the nomad extra)")
+needs_cma = pytest.mark.skipif(not auto_module._available("CMA"), reason="needs cmaes (the cma extra)")
 
 
 @pytest.mark.parametrize(
@@ -15,11 +21,16 @@ from optimkit.optimizers.auto import choose
     [
         (ok.p.Instrumentation(ok.p.Choice(["a", "b"]), x=ok.p.Scalar()), 100, 1, "SNES"),
         (ok.p.Array(shape=(10,)), 10_000, 32, "ANSRUnimodal"),
-        (ok.p.Array(init=np.full(10, 0.3), lower=-1, upper=1), 200, 1, "EANOMADHybrid"),
+        pytest.param(ok.p.Array(init=np.full(10, 0.3), lower=-1, upper=1), 200, 1, "EANOMADHybrid", marks=needs_nomad),
         (ok.p.Array(shape=(1000,)), 10_000, 1, "ANSRUnimodal"),
-        (ok.p.Array(shape=(10,)), 10_000, 1, "XNES"),
-        (ok.p.Array(shape=(10,)), None, 1, "XNES"),
-        (ok.p.Array(shape=(10,)), 1000, 1, "SNES"),
+        pytest.param(ok.p.Array(shape=(10,), lower=-5, upper=5), 10_000, 1, "CMA", marks=needs_cma),
+        pytest.param(ok.p.Array(shape=(10,)), None, 1, "CMA", marks=needs_cma),
+        pytest.param(ok.p.Array(shape=(2,), lower=-5, upper=5), 2000, 1, "NOMAD>CMA", marks=[needs_nomad, needs_cma]),
+        pytest.param(ok.p.Array(shape=(1,), lower=0, upper=1), None, 1, "NOMAD>CMA", marks=[needs_nomad, needs_cma]),
+        pytest.param(ok.p.Array(shape=(2,), lower=-5, upper=5), 2000, 4, "CMA", marks=needs_cma),  # NOMAD's extra asks: random
+        pytest.param(ok.p.Array(shape=(5,), lower=-5, upper=5), 5000, 1, "NOMAD>CMA", marks=[needs_nomad, needs_cma]),
+        pytest.param(ok.p.Array(shape=(6,), lower=-5, upper=5), 6000, 1, "CMA", marks=needs_cma),
+        pytest.param(ok.p.Array(shape=(100,)), 1000, 8, "CMA", marks=needs_cma),
     ],
 )
 def test_each_rule_fires(param, budget, workers, expected) -> None:  # type: ignore[no-untyped-def]
@@ -27,10 +38,101 @@ def test_each_rule_fires(param, budget, workers, expected) -> None:  # type: ign
     assert name == expected and reason
     opt = ok.optimizers.Auto(parametrization=param, budget=budget, num_workers=workers)
     assert opt.choice == expected and opt.name == f"Auto({expected})"
-    assert type(opt.optimizer).__name__ == {"ANSRUnimodal": "ANSR", "EANOMADHybrid": "EANOMAD"}.get(expected, expected)
+    first = expected.split(">")[0]
+    assert type(opt.optimizer).__name__ == {"ANSRUnimodal": "ANSR", "EANOMADHybrid": "EANOMAD"}.get(first, first)
 
 
-@pytest.mark.parametrize("function, dim, budget", [("sphere", 4, 400), ("rastrigin", 4, 600), ("rosenbrock", 4, 600)])
+@needs_nomad
+def test_nomad_alone_without_cmaes(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = auto_module._available
+    monkeypatch.setattr(auto_module, "_available", lambda name: name != "CMA" and real(name))
+    opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(2,), lower=-5, upper=5), budget=500)
+    assert opt.choice == "NOMAD" and opt._switch_at is None
+
+
+@needs_cma
+def test_falls_back_to_cma_without_pynomad(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = auto_module._available
+    monkeypatch.setattr(auto_module, "_available", lambda name: name != "NOMAD" and real(name))
+    assert choose(ok.p.Array(shape=(2,), lower=-5, upper=5), 2000, 1)[0] == "CMA"
+
+
+def _shifted_sphere(x: np.ndarray) -> float:
+    return float(((np.asarray(x) - 1.0) ** 2).sum())
+
+
+@needs_nomad
+@needs_cma
+def test_chain_hands_over_to_cma_from_nomads_best_point() -> None:
+    opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(2,), lower=-5, upper=5), budget=260)
+    opt.parametrization.random_state.seed(0)
+    switch = auto_module.NOMAD_PHASE * 2
+    for _ in range(switch - 1):
+        cand = opt.ask()
+        opt.tell(cand, _shifted_sphere(cand.value))
+    assert type(opt.optimizer).__name__ == "NOMAD"
+    late, last = opt.ask(), opt.ask()  # two asked by NOMAD; the first tell hands over
+    opt.tell(last, _shifted_sphere(last.value))
+    cma = opt.optimizer
+    assert type(cma).__name__ == "CMA" and cma.budget == 260 - switch
+    np.testing.assert_allclose(cma._space.mean, opt.parametrization.spawn_child(
+        new_value=opt.recommend().value).get_standardized_data(reference=opt.parametrization), atol=1e-9)
+    opt.tell(late, _shifted_sphere(late.value))  # asked by NOMAD, told to CMA as tell-not-asked
+    assert cma.num_tell_not_asked == 1 and opt.num_tell == switch + 1
+    best = opt.recommend().loss
+    rec = opt.minimize(_shifted_sphere)
+    assert opt.num_tell == 260 and rec.loss <= best and rec.loss < 1e-3
+
+
+@needs_nomad
+@needs_cma
+def test_chain_batches_and_dump_load_across_the_hand_over(tmp_path: Path) -> None:
+    def make() -> ok.optimizers.Auto:
+        opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(2,), lower=-5, upper=5), budget=300)
+        opt.parametrization.random_state.seed(3)
+        return opt
+
+    batch = make()
+    while batch.num_tell < 300:
+        rows = batch.ask_data(min(batch.preferred_batch_size, 300 - batch.num_tell))
+        batch.tell_data(rows, np.array([_shifted_sphere(v) for v in batch.values_of(rows)]))
+    assert batch._phase == 1 and batch.num_tell == 300
+    opt = make()
+    for _ in range(190):
+        cand = opt.ask()
+        opt.tell(cand, _shifted_sphere(cand.value))
+    opt.dump(tmp_path / "auto.pkl")
+    loaded = ok.optimizers.Auto.load(tmp_path / "auto.pkl")
+    for _ in range(30):  # crosses the hand-over at 200 tells
+        a, b = opt.ask(), loaded.ask()
+        np.testing.assert_array_equal(np.asarray(a.value), np.asarray(b.value))
+        opt.tell(a, _shifted_sphere(a.value))
+        loaded.tell(b, _shifted_sphere(b.value))
+    assert type(opt.optimizer).__name__ == type(loaded.optimizer).__name__ == "CMA"
+    opt.close()
+    loaded.close()
+
+
+def test_falls_back_to_xnes_without_cmaes(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = auto_module._available
+    monkeypatch.setattr(auto_module, "_available", lambda name: name != "CMA" and real(name))
+    opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(8,), lower=-5, upper=5), budget=500)
+    assert opt.choice == "XNES" and "not installed" in opt.reason
+    assert type(opt.optimizer).__name__ == "XNES"
+
+
+@needs_cma
+def test_continuous_choice_restarts_and_spends_its_budget() -> None:
+    """The continuous rule's optimizer keeps improving on a multimodal function (restarts)."""
+    fn, bound = FUNCTIONS["rastrigin"]
+    opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(3,), lower=-bound, upper=bound), budget=3000)
+    opt.parametrization.random_state.seed(0)
+    opt.minimize(fn)
+    assert opt.num_tell == 3000
+    assert fn(opt.provide_recommendation().value) < 1.0
+
+
+@pytest.mark.parametrize("function, dim, budget", [("sphere", 3, 300), ("rastrigin", 8, 800), ("rosenbrock", 8, 800)])
 def test_auto_not_worse_than_random_search(function: str, dim: int, budget: int) -> None:
     fn, bound = FUNCTIONS[function]
     results: dict[str, list[float]] = {"Auto": [], "RandomSearch": []}
@@ -42,3 +144,18 @@ def test_auto_not_worse_than_random_search(function: str, dim: int, budget: int)
             opt.parametrization.random_state.seed(seed)
             results[name].append(fn(opt.minimize(fn).value))
     assert np.median(results["Auto"]) <= np.median(results["RandomSearch"])
+
+
+def _auto_2d(param: object, budget: int | None, num_workers: int) -> ok.optimizers.Auto:
+    """Auto on a 2-D box whatever the contract check asks for: the NOMAD rule."""
+    return ok.optimizers.Auto(parametrization=ok.p.Array(shape=(2,), lower=-2, upper=2), budget=budget,
+                              num_workers=num_workers)
+
+
+@needs_nomad
+@pytest.mark.parametrize("check", ["check_reproducible", "check_dump_load_continues", "check_objective_raises"])
+def test_contract_of_the_nomad_choice(check: str) -> None:
+    from optimkit.testing import contract
+
+    assert _auto_2d(None, 100, 1).choice == "NOMAD>CMA"
+    getattr(contract, check)(_auto_2d)

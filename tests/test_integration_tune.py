@@ -250,6 +250,12 @@ class Recording(ok.optimizers.RandomSearch):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.told: list[tuple[float, float]] = []
+        self.max_in_flight = 0
+
+    def ask(self) -> Any:
+        candidate = super().ask()
+        self.max_in_flight = max(self.max_in_flight, self.num_ask - self.num_tell)
+        return candidate
 
     def tell(self, candidate: Any, loss: Any, *args: Any, **kwargs: Any) -> None:
         self.told.append((candidate.value["x"], float(loss)))
@@ -290,10 +296,12 @@ def test_tuner_runs_two_at_once_abandons_errors_and_tells_asha_stopped_trials(ra
     told = sorted(opt.told)
     assert told == sorted((r.config["x"], r.metrics["loss"]) for r in finished)
     assert any(r.metrics["training_iteration"] < 4 for r in finished)  # ASHA stopped some early
-    # two trials ran at once (and never more)
+    # two trials were in flight at once (and never more); their running times may not overlap on a
+    # loaded machine, so the overlap of the recorded spans is only bounded
+    assert opt.max_in_flight == 2
     spans = [(r.metrics["start"], r.metrics["end"]) for r in finished]
     overlaps = [sum(s <= t < e for s, e in spans) for t, _ in spans]
-    assert max(overlaps) == 2
+    assert max(overlaps) <= 2
 
 
 class _CrashDriver(Callback):
