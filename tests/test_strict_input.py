@@ -9,7 +9,7 @@ import optimkit as ok
 from optimkit import errors
 
 
-@pytest.mark.parametrize("loss", [None, "1.5", b"1", 1 + 1j, np.complex128(2.0), {"loss": 1.0}, [1.0, None]])
+@pytest.mark.parametrize("loss", [None, "1.5", b"1", bytearray(b"1"), 1 + 1j, np.complex128(2.0), {"loss": 1.0}, [1.0, None]])
 def test_bad_losses_raise_type_error_naming_the_value(loss: object) -> None:
     opt = ok.optimizers.registry["ANSR"](parametrization=2, budget=10)
     cand = opt.ask()

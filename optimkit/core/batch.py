@@ -172,9 +172,13 @@ class BatchProtocol(BestsKeeper):
         if losses.shape != (n,):
             raise errors.OptimkitValueError(f"tell_data expects {n} losses (one per row), got shape {losses.shape}")
         with self._lock:
-            internal = self._record_rows(data, losses)
-            self._internal_tell_batch(data, internal)
-            self._run_tell_callbacks(data, losses)
+            self._tell_rows(data, losses)
+
+    def _tell_rows(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
+        """A whole batch from ``_internal_ask_batch``, in order: bookkeeping, update, callbacks."""
+        internal = self._record_rows(data, losses)
+        self._internal_tell_batch(data, internal)
+        self._run_tell_callbacks(data, losses)
 
     def _record_rows(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> NDArray[np.float64]:
         """The bookkeeping of told rows (objectives, NaN, bests, the tell count); the losses the
@@ -260,12 +264,10 @@ class BatchProtocol(BestsKeeper):
             y = _as_losses(losses, len(values))  # the array handed out, told whole: check it is unchanged
             if float(values.sum()) == batch.checksum:
                 self._open = None
-                internal = self._record_rows(batch.data, y)
-                self._internal_tell_batch(batch.data, internal)
-                self._run_tell_callbacks(batch.data, y)
+                self._tell_rows(batch.data, y)
                 return
         param = self.parametrization
-        x = _as_float_array(values, "values")
+        x = _as_real(values, "values")
         shape = tuple(param._shape)  # type: ignore[attr-defined]
         if x.ndim != 1 + len(shape) or x.shape[1:] != shape:
             raise errors.OptimkitValueError(
@@ -278,9 +280,7 @@ class BatchProtocol(BestsKeeper):
         if batch is not None and batch.num_told == 0 and x is not batch.values and x.shape == batch.values.shape \
                 and np.array_equal(x, batch.values):
             self._open = None  # the whole batch, in order, unchanged: the batch protocol as it is
-            internal = self._record_rows(batch.data, y)
-            self._internal_tell_batch(batch.data, internal)
-            self._run_tell_callbacks(batch.data, y)
+            self._tell_rows(batch.data, y)
             return
         if batch is not None and batch.pristine is None:  # rows as handed out (the array may have changed)
             batch.pristine = np.asarray(self.values_of(batch.data), dtype=np.float64)
@@ -351,7 +351,7 @@ class _OpenBatch:
         self.data, self.values = data, values
         self.checksum = float(values.sum())  # the array handed out may be changed in place: noticed
         self.pristine: NDArray[np.float64] | None = None
-        self.told = _NO_ROWS  # made by start_partial() when rows come in pieces
+        self.told = _NO_ROWS  # made by _tell_batch when rows come in pieces
         self.losses = _NO_ROWS
         self.num_told = 0
         self._index: dict[bytes, list[int]] | None = None
@@ -373,22 +373,20 @@ def _to_numpy(obj: Any) -> Any:
     return obj
 
 
-def _as_float_array(obj: Any, name: str) -> NDArray[np.float64]:
-    arr = np.asarray(_to_numpy(obj))
+def _as_real(obj: Any, name: str) -> NDArray[np.float64]:
+    """``obj`` (numpy, a list, a torch tensor on any device) as a float64 array; TypeError otherwise."""
+    arr = obj if obj.__class__ is np.ndarray else np.asarray(_to_numpy(obj))
     if arr.dtype.kind not in "fiu":
-        raise errors.OptimkitTypeError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+        raise errors.OptimkitTypeError(
+            f"{name} must be real numbers, got dtype {arr.dtype}"
+            + (" (None: did the objective forget to return its value?)" if arr.dtype.kind == "O" else "")
+        )
     out: NDArray[np.float64] = arr.astype(np.float64, copy=False)
     return out
 
 
 def _as_losses(obj: Any, k: int) -> NDArray[np.float64]:
-    arr = obj if obj.__class__ is np.ndarray else np.asarray(_to_numpy(obj))
-    if arr.dtype.kind not in "fiu":
-        raise errors.OptimkitTypeError(
-            f"losses must be real numbers, got dtype {arr.dtype}"
-            + (" (None: did the objective forget to return its value?)" if arr.dtype.kind == "O" else "")
-        )
+    arr = _as_real(obj, "losses")
     if arr.shape != (k,):
         raise errors.OptimkitValueError(f"tell_batch expects {k} losses (one per row), got shape {arr.shape}")
-    out: NDArray[np.float64] = arr.astype(np.float64, copy=False)
-    return out
+    return arr

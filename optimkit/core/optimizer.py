@@ -354,20 +354,16 @@ class Optimizer(BatchProtocol):
             self._internal_tell_not_asked(candidate, loss)
 
     def _tell_vector(self, candidate: Parameter, loss: Any) -> float:
-        if loss is None or isinstance(loss, (str, bytes, bytearray, complex, np.complexfloating, dict)):
+        try:  # None, strings, bytes, complex numbers and dicts are no dtype of real numbers: refused
+            arr = np.asarray(loss) if not isinstance(loss, (bytearray, memoryview)) else np.empty(0, dtype=object)
+        except (TypeError, ValueError):  # e.g. a ragged list
+            arr = np.empty(0, dtype=object)
+        if arr.dtype.kind not in "fiub":
             raise errors.OptimkitTypeError(
                 f"loss must be a float or a vector of floats, got {loss!r} ({type(loss).__name__})"
                 + (": did the objective forget to return its value?" if loss is None else "")
             )
-        try:
-            arr = np.asarray(loss)
-            if arr.dtype.kind not in "fiub":
-                raise TypeError(f"dtype {arr.dtype}")
-            arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
-            raise errors.OptimkitTypeError(
-                f"loss must be a float or a vector of floats, got {loss!r} ({type(loss).__name__})"
-            ) from exc
+        arr = arr.astype(np.float64)
         if arr.ndim > 1 or arr.size == 0:
             raise errors.OptimkitValueError(f"loss must be a float or a 1-D vector, got shape {arr.shape}")
         if arr.size == 1:
@@ -416,7 +412,7 @@ class Optimizer(BatchProtocol):
             self._internal_tell_not_asked(candidate, loss)
         except errors.TellNotAskedNotSupportedError:
             if warn:
-                    self._warn_once(
+                self._warn_once(
                     "suggest",
                     f"{self.name} cannot learn from suggested points: the suggestion is evaluated and can be "
                     "recommended, but does not steer the search",
