@@ -163,6 +163,62 @@ def test_bounds_respected_and_sigma_relative_to_each_width() -> None:
     assert opt.recommend().loss < 1e-6  # type: ignore[operator]  # the corner optimum is reached
 
 
+def test_box_transformation_identity_inside_continuous_periodic_and_reaching_each_bound() -> None:
+    params = core.Params(dimension=2)
+    space = core.Space.box(lower=[-5.0, 0.0], upper=[5.0, 1.0])
+    t = np.linspace(-40.0, 40.0, 400_001)
+    x = np.stack([t, t / 10.0], axis=1)
+    y = core.to_box(params, space, x)
+    assert np.all(y >= space.lower) and np.all(y <= space.upper)
+    inside = (x > space.lower + 0.025 * 10.0 * np.array([1, 0.1])) & (x < space.upper - [0.25, 0.025])
+    np.testing.assert_array_equal(y[inside], x[inside])  # exactly the sample inside
+    steps = np.abs(np.diff(y, axis=0))
+    assert steps.max(axis=0) == pytest.approx([2e-4, 2e-5], rel=1e-6)  # continuous, slope at most 1
+    period = 2 * (10.0 + 2 * 0.25)
+    shifted = core.to_box(params, space, x + [period, period / 10.0])
+    np.testing.assert_allclose(shifted, y, atol=1e-9)
+    assert np.isclose(y[:, 0], 5.0).any() and np.isclose(y[:, 0], -5.0).any()
+    np.testing.assert_array_equal(core.to_box(core.Params(dimension=2, bound_handling="resample"), space, x), x)
+
+
+def _slope(x: np.ndarray) -> float:
+    """A linear slope whose optimum is the corner (5, ..., 5) of [-5, 5]^d (loss 0 there)."""
+    weights = 10.0 ** (np.arange(len(x)) / max(len(x) - 1, 1))
+    return float(np.sum(weights * (5.0 - np.asarray(x))))
+
+
+def test_optimum_on_the_bounds_reached_by_the_transformation_not_by_resampling() -> None:
+    param = ok.p.Array(shape=(10,), lower=-5.0, upper=5.0)
+    losses = {}
+    for handling in core.BOUND_HANDLINGS:
+        opt = CMA(param, budget=2000, seed=3, bound_handling=handling)
+        losses[handling] = opt.minimize(_slope).loss
+    assert losses["transform"] < 1e-6, losses
+    assert losses["resample"] > 1e-2, losses  # resampled, then clipped: the distribution stalls before the corner
+
+
+def test_samples_moved_by_the_transformation_are_told_and_survive_dump_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    param = ok.p.Array(shape=(4,), lower=-5.0, upper=5.0)
+    opt = CMA(param, budget=2000, seed=8)
+    _run(opt, 300, f=_slope)
+    state = opt.state
+    assert state is not None and np.any(np.abs(state.cma.mean) > 3.0)  # beyond the box (data space [-3, 3])
+    pending = [opt.ask() for _ in range(3)]
+    assert any(isinstance(cand._tag, tuple) for cand in pending)  # each carries the sample it stands for
+    path = os.fspath(tmp_path / "cma.dump")
+    opt.dump(path)
+    loaded = CMA.load(path)  # in flight when dumped: re-issued there, with their samples
+    for cand in pending:
+        opt.abandon(cand)
+    for other in (opt, loaded):
+        reissued = [other.ask() for _ in range(3)]
+        assert sorted(c.value.tobytes() for c in reissued) == sorted(c.value.tobytes() for c in pending)
+        for cand in reissued:
+            other.tell(cand, _slope(cand.value))
+    np.testing.assert_array_equal(np.stack(_run(opt, 600, f=_slope)), np.stack(_run(loaded, 600, f=_slope)))
+    assert opt.recommend().loss < 1e-8  # type: ignore[operator]
+
+
 def test_unbounded_and_arctan_coordinates_have_no_cmaes_bounds() -> None:
     param = ok.p.Instrumentation(ok.p.Array(shape=(2,)), ok.p.Array(shape=(1,), lower=0, upper=1).set_bounds(
         0, 1, method="arctan"), ok.p.Scalar(lower=-2.0, upper=2.0))

@@ -36,6 +36,7 @@ __all__ = [
     "check_parallel_minimize",
     "check_batch_api",
     "check_batch_matches_vectorized",
+    "check_batch_partly_told",
     "check_lost_tell_does_not_stall",
     "check_threads",
     "check_strict_losses",
@@ -226,6 +227,27 @@ def check_batch_api(factory: Factory) -> None:
     _close(other)
 
 
+def check_batch_partly_told(factory: Factory) -> None:
+    """A batch partly told when the next is asked is detached: its untold rows are told later
+    (through tell_batch, beside the next batch's rows) and the run goes on to its budget."""
+    opt = _make(factory, Array(shape=(3,), lower=-2.0, upper=2.0), 200, seed=5)
+    n = max(3, min(opt.preferred_batch_size, 16))
+    x = opt.ask_batch(n)
+    opt.tell_batch(x[:2], [_sphere(row) for row in x[:2]])
+    y = opt.ask_batch(n)
+    assert len(opt._asked) == n - 2, (len(opt._asked), n)
+    both = np.vstack([x[2:], y])
+    opt.tell_batch(both, [_sphere(row) for row in both])
+    assert opt.num_tell == opt.num_ask == 2 * n and not opt._asked, (opt.num_ask, opt.num_tell, len(opt._asked))
+    while opt.num_tell < 200:
+        z = opt.ask_batch(min(opt.preferred_batch_size, 200 - opt.num_tell))
+        opt.tell_batch(z, [_sphere(row) for row in z])
+    assert opt.num_ask == opt.num_tell == 200 and not opt._asked, (opt.num_ask, opt.num_tell, len(opt._asked))
+    rec = opt.recommend()
+    assert rec.loss is not None and rec.loss <= min(_sphere(row) for row in both) + 1e-12
+    _close(opt)
+
+
 def check_batch_matches_vectorized(factory: Factory) -> None:
     """Same seed: ask_batch rows are those of minimize(f, vectorized=True)."""
     seen: list[np.ndarray] = []
@@ -343,6 +365,7 @@ ALL_CHECKS = [
     check_tell_not_asked,
     check_parallel_minimize,
     check_batch_api,
+    check_batch_partly_told,
     check_batch_matches_vectorized,
     check_lost_tell_does_not_stall,
     check_threads,

@@ -1,19 +1,25 @@
 """The CMA core: CMA-ES from the ``cmaes`` package (CyberAgent) with IPOP/BIPOP restarts (minimizes).
 
-cmaes does the maths: sampling (with its own bounds handling: resampling, then clipping),
-the update and its stopping tests (``should_stop()``: tolfun, tolx, tolxup, no-effect coordinate
-and axis, condition of the covariance). This module adds what a restarted CMA-ES needs around it:
+cmaes does the maths: sampling, the update and its stopping tests (``should_stop()``: tolfun,
+tolx, tolxup, no-effect coordinate and axis, condition of the covariance). This module adds what a
+restarted CMA-ES needs around it:
 
 - the search space (:class:`Space`): the initial mean, the initial standard deviation of each
-  coordinate (``sigma`` times the width of the box) and the box given to cmaes as ``bounds``;
+  coordinate (``sigma`` times the width of the box) and the box;
+- the bounds handling (``Params.bound_handling``): ``"transform"`` (the default) lets cmaes sample
+  without bounds and maps each sample into the box (:func:`to_box`: the identity inside, a
+  quadratic near each bound, reflected beyond it; the mapping of pycma's default
+  ``BoundTransform``), so the distribution keeps adapting where the optimum lies on a bound;
+  ``"resample"`` hands the box to cmaes, which resamples points outside it and then clips them;
 - the stopping tests of the restart literature that cmaes does not have (:func:`stop_reason`):
   ``"equalfunvals"`` and ``"stagnation"`` (Hansen 2009) and ``"maxiter"`` (pycma's default);
 - the restart rules (:func:`restart`): IPOP (Auger & Hansen 2005), population multiplied by
   ``popsize_multiplier`` at each restart, and BIPOP (Hansen 2009), which alternates that regime with
   runs of a small random population and step size, choosing the regime that spent fewer evaluations.
 
-Functions with the house signature: ``init(params, space, seed)``, ``ask(params, state)``,
-``tell(params, state, x, losses)``, ``restart(params, space, state, seed, unit, normal, u)``; the
+Functions with the house signature: ``init(params, space, seed)``, ``ask(params, state)`` (the
+samples, in cmaes's space), ``to_box(params, space, x)`` (what to evaluate),
+``tell(params, state, x, losses)`` (the samples, as asked), ``restart(params, space, state, seed, unit, normal, u)``; the
 random draws (the seed of each run's cmaes generator, the uniforms and normals of a restart) are
 their arguments, so a whole run is a function of the draws handed in. Unlike the NES cores, the
 distribution lives in a ``cmaes.CMA`` object (with its own generator, seeded by ``init`` and
@@ -30,7 +36,8 @@ Examples
 >>> state = core.init(params, space, seed=0)
 >>> for _ in range(100):
 ...     x = core.ask(params, state)
-...     state = core.tell(params, state, x, np.sum((x - 1.0) ** 2, axis=1).tolist())
+...     y = core.to_box(params, space, x)
+...     state = core.tell(params, state, x, np.sum((y - 1.0) ** 2, axis=1).tolist())
 >>> bool(np.abs(state.cma.mean - 1.0).max() < 1e-3)
 True
 
@@ -39,6 +46,7 @@ References
 Hansen, Ostermeier (2001). Completely derandomized self-adaptation in evolution strategies. Evol. Comput. 9(2).
 Auger, Hansen (2005). A restart CMA evolution strategy with increasing population size. CEC.
 Hansen (2009). Benchmarking a BI-population CMA-ES on the BBOB-2009 function testbed. GECCO workshops.
+Hansen (2006-). pycma, ``cma.transformations.BoxConstraintsLinQuadTransformation`` (its default ``BoundTransform``).
 Nomura, Shibata (2024). cmaes: a simple yet practical Python library for CMA-ES. arXiv:2402.01373.
 """
 
@@ -56,14 +64,19 @@ from ...errors import OptimkitValueError
 from ...validation import check_bool, check_choice, check_int, check_real
 
 __all__ = [
-    "Params", "Space", "State", "init", "ask", "tell", "restart", "stop_reason", "can_restart",
-    "default_popsize", "load_cmaes", "MAX_GROWTH", "STRATEGIES", "Vector", "Matrix",
+    "Params", "Space", "State", "init", "ask", "to_box", "tell", "restart", "stop_reason", "can_restart",
+    "default_popsize", "load_cmaes", "MAX_GROWTH", "STRATEGIES", "BOUND_HANDLINGS", "TRANSFORM_MARGIN",
+    "Vector", "Matrix",
 ]
 
 Vector = NDArray[np.float64]
 Matrix = NDArray[np.float64]
 
 STRATEGIES = ("ipop", "bipop")
+BOUND_HANDLINGS = ("transform", "resample")
+#: Width of the quadratic zone of the box transformation on each side of a bound, as a fraction
+#: of the box's width (pycma's default margin on BBOB's ``[-5, 5]``: 0.25).
+TRANSFORM_MARGIN = 0.025
 MAX_GROWTH = 512  # restarts grow the population up to this factor of the initial one
 STAGNATION_MAX = 20_000  # generations kept in the stagnation histories (Hansen 2009)
 
@@ -106,6 +119,9 @@ class Params:
         Growth of the population from one large run to the next (2 in the literature).
     lr_adapt : bool
         cmaes's learning-rate adaptation (LRA-CMA-ES, Nomura et al. 2023), for noisy or multimodal problems.
+    bound_handling : "transform" or "resample"
+        How samples are kept in the box: ``"transform"`` maps cmaes's unbounded samples into it
+        (:func:`to_box`); ``"resample"`` gives the box to cmaes (resampling, then clipping).
     """
 
     dimension: int
@@ -115,6 +131,7 @@ class Params:
     restart_strategy: str = "ipop"
     popsize_multiplier: float = 2.0
     lr_adapt: bool = False
+    bound_handling: str = "transform"
 
     def __post_init__(self) -> None:
         check_int("dimension", self.dimension, 1)
@@ -126,6 +143,7 @@ class Params:
         check_choice("restart_strategy", self.restart_strategy, STRATEGIES)
         check_real("popsize_multiplier", self.popsize_multiplier, 1.0)
         check_bool("lr_adapt", self.lr_adapt)
+        check_choice("bound_handling", self.bound_handling, BOUND_HANDLINGS)
 
     @property
     def initial_popsize(self) -> int:
@@ -172,11 +190,16 @@ class Space:
         mask: NDArray[np.bool_] = np.isfinite(self.lower) & np.isfinite(self.upper)
         return mask
 
-    def bounds(self) -> Matrix | None:
-        """The ``(d, 2)`` bounds for cmaes, or None when no coordinate is bounded."""
-        if not (np.any(np.isfinite(self.lower)) or np.any(np.isfinite(self.upper))):
+    def bounds(self, transformed: bool = False) -> Matrix | None:
+        """The ``(d, 2)`` bounds for cmaes, or None when no coordinate is bounded (``transformed``:
+        without the coordinates that :func:`to_box` maps into their box)."""
+        lower, upper = self.lower, self.upper
+        if transformed:
+            bounded = self.bounded
+            lower, upper = np.where(bounded, -np.inf, lower), np.where(bounded, np.inf, upper)
+        if not (np.any(np.isfinite(lower)) or np.any(np.isfinite(upper))):
             return None
-        return np.stack([self.lower, self.upper], axis=1)
+        return np.stack([lower, upper], axis=1)
 
 
 @dataclass
@@ -221,7 +244,8 @@ def _new_cma(params: Params, space: Space, mean: Vector, popsize: int, sigma: fl
     ratio = std / scale
     cov = None if np.all(np.abs(ratio - 1.0) < 1e-12) else np.diag(ratio**2)
     with np.errstate(divide="ignore"):  # popsize 2 (one parent): cmaes divides by its zero rank-mu rate, harmlessly
-        return cmaes.CMA(mean=np.array(mean, dtype=np.float64), sigma=scale, bounds=space.bounds(), seed=seed,
+        bounds = space.bounds(transformed=params.bound_handling == "transform")
+        return cmaes.CMA(mean=np.array(mean, dtype=np.float64), sigma=scale, bounds=bounds, seed=seed,
                          population_size=popsize, cov=cov, lr_adapt=params.lr_adapt)
 
 
@@ -235,12 +259,45 @@ def init(params: Params, space: Space, seed: int) -> State:
 
 
 def ask(params: Params, state: State) -> Matrix:
-    """One generation (``state.popsize`` rows) sampled by cmaes (from the generator it was seeded with).
+    """One generation (``state.popsize`` rows) sampled by cmaes (from the generator it was seeded
+    with), in cmaes's space: :func:`to_box` gives the points to evaluate, :func:`tell` takes these rows.
 
     ``params`` is not read; it is there for the signature every algorithm shares.
     """
     sample = state.cma.ask
     return np.array([sample() for _ in range(state.popsize)])
+
+
+def to_box(params: Params, space: Space, x: Matrix) -> Matrix:
+    """The points to evaluate for the samples ``x`` (rows, from :func:`ask`): ``x`` itself with
+    ``bound_handling="resample"``; with ``"transform"``, each coordinate with both bounds mapped into
+    ``[lower, upper]``: the identity on ``[lower + a, upper - a]`` (``a``: ``TRANSFORM_MARGIN`` of the
+    width), ``lower + (t - lower + a)^2 / 4a`` below it and ``upper - (t - upper - a)^2 / 4a`` above,
+    where ``t`` is ``x`` reflected into ``[lower - a, upper + a]`` (a periodic, continuous map with a
+    continuous derivative inside; each bound is reached at one point of each period, where the map
+    has a maximum or minimum, so CMA-ES converges onto a bound as onto an interior optimum).
+    """
+    if params.bound_handling == "resample":
+        return x
+    bounded = space.bounded
+    if not bounded.any():
+        return x
+    lower, upper = space.lower[bounded], space.upper[bounded]
+    margin = TRANSFORM_MARGIN * (upper - lower)
+    inner_lo, inner_hi = lower + margin, upper - margin
+    z = x[..., bounded]
+    outside = (z < inner_lo) | (z > inner_hi)
+    if not outside.any():
+        return x
+    start, period = lower - margin, 2.0 * (upper - lower + 2.0 * margin)
+    t = np.mod(z - start, period)
+    t = np.where(t > period / 2, period - t, t)  # reflected into [0, width + 2 margin]
+    low = lower + t**2 / (4.0 * margin)
+    high = upper - (t - (upper - lower + 2.0 * margin)) ** 2 / (4.0 * margin)
+    mapped = np.where(t < 2.0 * margin, low, np.where(t > upper - lower, high, start + t))
+    y = np.array(x, dtype=np.float64, copy=True)
+    y[..., bounded] = np.clip(np.where(outside, mapped, z), lower, upper)  # clip: rounding only
+    return y
 
 
 def tell(params: Params, state: State, x: Matrix | Sequence[ArrayLike], losses: Sequence[float]) -> State:

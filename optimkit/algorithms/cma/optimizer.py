@@ -3,7 +3,8 @@ from the ``cmaes`` package with IPOP/BIPOP restarts), its family ``ConfCMA`` and
 names ``CMA`` and ``BIPOPCMA``, at the bottom.
 
 The adapter queues a generation's rows for one-at-a-time asks, collects tells in any order and
-calls cmaes's ``tell`` once ``popsize`` of the generation's own points are in; it owns the random
+calls cmaes's ``tell`` once ``popsize`` of the generation's own points are in (with the box
+transformation, a candidate carries the sample it was mapped from, in its tag, for that tell); it owns the random
 draws (the parametrization's ``random_state``) and hands them to the core as seeds and uniforms.
 Its state is plain data (numpy arrays, numbers, lists, a deque of rows, the core's ``State``
 dataclass) plus the ``cmaes.CMA`` object of the current run, which dumps store as the dict of its
@@ -40,13 +41,16 @@ _Told = tuple[NDArray[np.float64], float]
 class CMA(Optimizer):
     """CMA-ES (Hansen & Ostermeier 2001) from the ``cmaes`` package, restarted until the budget is spent. Minimizes.
 
-    cmaes (CyberAgent; the ``cma`` extra) does the maths: sampling, the update, the bounds handling
-    (resampling, then clipping into the box) and its stopping tests; optimkit adds the restarts,
+    cmaes (CyberAgent; the ``cma`` extra) does the maths: sampling, the update and its stopping
+    tests; optimkit adds the bounds handling (by default pycma's: cmaes samples without bounds and
+    each sample is mapped into the box, the identity inside it), the restarts,
     IPOP (Auger & Hansen 2005; the default) or BIPOP (Hansen 2009), and the stopping tests of that
     literature that cmaes lacks (:func:`optimkit.algorithms.cma.core.stop_reason`). It works on the
     parametrization's standardized data: coordinates with finite bounds (``Array(lower=, upper=)``,
     ``Log``, bounded ``Scalar``) are searched in their box, which cmaes keeps its samples in; the
     others (``Choice`` logits, unbounded arrays, ``arctan``/``tanh`` bounds) are unbounded there.
+    The box transformation (:func:`optimkit.algorithms.cma.core.to_box`) lets the search converge
+    onto a bound, where a resampled and clipped distribution stalls (a corner optimum, a linear slope).
 
     Asks hand out the rows of the current generation; tells are collected in any order and cmaes's
     update runs as soon as ``popsize`` of them are in. An abandoned ask is re-issued. Foreign points
@@ -77,6 +81,11 @@ class CMA(Optimizer):
         Population growth from one large run to the next (2, as in the literature).
     lr_adapt : bool
         cmaes's learning-rate adaptation (Nomura et al. 2023), for noisy and multimodal problems.
+    bound_handling : "transform" or "resample"
+        ``"transform"`` (default): cmaes samples without bounds and each sample is mapped into the
+        box, linearly inside, quadratically within 2.5% of the width of a bound, reflected beyond
+        (pycma's default ``BoundTransform``). ``"resample"``: cmaes's own handling (a sample outside
+        the box is drawn again, up to 100 times, then clipped).
 
     Examples
     --------
@@ -102,20 +111,22 @@ class CMA(Optimizer):
     def __init__(self, parametrization: int | Parameter, budget: int | None = None, num_workers: int = 1, *,
                  seed: Any = None, popsize: int | None = None, sigma: float = 0.2, mean: Any = None,
                  restarts: int | float = math.inf, restart_strategy: str = "ipop", popsize_multiplier: float = 2.0,
-                 lr_adapt: bool = False) -> None:
+                 lr_adapt: bool = False, bound_handling: str = "transform") -> None:
         super().__init__(parametrization, budget=budget, num_workers=num_workers, seed=seed)
         self._params = core.Params(dimension=self.dimension, popsize=popsize, sigma=sigma, restarts=restarts,
                                    restart_strategy=restart_strategy, popsize_multiplier=popsize_multiplier,
-                                   lr_adapt=lr_adapt)
+                                   lr_adapt=lr_adapt, bound_handling=bound_handling)
         core.load_cmaes()  # fail now, naming the extra, when cmaes is missing
         self._space = self._make_space(mean)
         # the first run is made at the first ask: the seed may still be set after construction
         self._state: core.State | None = None
-        self._queue: deque[tuple[Vector, Any, int]] = deque()  # (row, its value or None, update drawn at)
-        self._own: list[_Told] = []  # told points of the current generation
+        # (cmaes's sample or None where it is the point, the point, its value or None, update drawn at)
+        self._queue: deque[tuple[Vector | None, Vector, Any, int]] = deque()
+        self._own: list[_Told] = []  # told samples of the current generation
         self._foreign: list[_Told] = []  # told points from elsewhere, until the next update
         self._updates = 0
         self._batch_gens: list[int] = []
+        self._batch_samples: NDArray[np.float64] | None = None  # cmaes's samples of the last ask_batch (or None)
 
     def _make_space(self, mean: Any) -> core.Space:
         d = self.dimension
@@ -170,71 +181,104 @@ class CMA(Optimizer):
         return self.popsize
 
     # ------------------------------------------------------------------ asks
-    def _generation(self) -> NDArray[np.float64]:
-        """A new generation from the current run (the first run starts here)."""
+    def _generation(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """A new generation from the current run (the first run starts here): cmaes's samples and
+        the points to evaluate."""
         if self._state is None:
             self._state = core.init(self._params, self._space, int(integers(self._rng, 0, _SEED_HIGH)))
-        return core.ask(self._params, self._state)
+        samples = core.ask(self._params, self._state)
+        return samples, core.to_box(self._params, self._space, samples)
 
-    def _next(self) -> tuple[Vector, Any, int]:
+    @staticmethod
+    def _mapped(samples: NDArray[np.float64], rows: NDArray[np.float64]) -> list[Vector | None]:
+        """cmaes's samples where the box transformation moved them, None elsewhere."""
+        if samples is rows:
+            return [None] * len(rows)
+        moved = np.any(samples != rows, axis=1).tolist()
+        return [sample if m else None for sample, m in zip(samples, moved)]
+
+    def _next(self) -> tuple[Vector | None, Vector, Any, int]:
         if not self._queue:
-            rows = self._generation()
+            samples, rows = self._generation()
             values = self._bulk_values(rows)  # once per generation: an ask does no arithmetic
-            gen = self._updates
-            if values is None:
-                self._queue.extend((row, None, gen) for row in rows)
-            else:
-                self._queue.extend(zip(rows, values, [gen] * len(rows)))
+            n, gen = len(rows), self._updates
+            self._queue.extend(zip(self._mapped(samples, rows), rows, [None] * n if values is None else values,
+                                   [gen] * n))
         return self._queue.popleft()
 
     def _internal_ask_candidate(self) -> Parameter:
-        row, value, gen = self._queue.popleft() if self._queue else self._next()
+        sample, row, value, gen = self._queue.popleft() if self._queue else self._next()
         candidate = self._spawn(row, value)
-        candidate._tag = gen
+        candidate._tag = gen if sample is None else (gen, sample)
         return candidate
 
     def _internal_ask_batch(self, n: int) -> NDArray[np.float64]:
         if not self._queue and n == self.popsize:  # the common case: one whole generation
             self._batch_gens = [self._updates] * n
-            return self._generation()
-        rows = [self._next() for _ in range(n)]
-        self._batch_gens = [gen for _, _, gen in rows]
-        return np.stack([row for row, _, _ in rows])
+            samples, rows = self._generation()
+        else:
+            taken = [self._next() for _ in range(n)]
+            self._batch_gens = [gen for *_, gen in taken]
+            rows = np.stack([row for _, row, _, _ in taken])
+            samples = np.stack([row if sample is None else sample for sample, row, _, _ in taken])
+        self._batch_samples = None if samples is rows or np.array_equal(samples, rows) else samples
+        return rows
+
+    def _batch_bookkeeping(self, data: NDArray[np.float64]) -> tuple[list[int], NDArray[np.float64]]:
+        """The updates and cmaes's samples of the rows of the last ask_batch (``data``), forgotten here."""
+        n, rows = len(data), np.asarray(data, dtype=np.float64)
+        gens = self._batch_gens if len(self._batch_gens) == n else [-1] * n
+        samples = self._batch_samples if self._batch_samples is not None and len(self._batch_samples) == n else rows
+        self._batch_gens, self._batch_samples = [], None
+        return gens, samples
 
     def _internal_abandon(self, candidate: Parameter) -> None:
-        gen = candidate._tag if isinstance(candidate._tag, int) else -1
-        self._queue.appendleft((np.array(self._data_of(candidate), dtype=np.float64), None, gen))
+        tag = candidate._tag
+        gen, sample = tag if tag.__class__ is tuple else ((tag if isinstance(tag, int) else -1), None)
+        self._queue.appendleft((sample, np.array(self._data_of(candidate), dtype=np.float64), None, gen))
 
     def _internal_abandon_batch(self, data: NDArray[np.float64]) -> None:
-        gens = self._batch_gens if len(self._batch_gens) == len(data) else [-1] * len(data)
-        self._batch_gens = []
-        for row, gen in reversed(list(zip(np.asarray(data, dtype=np.float64), gens))):
-            self._queue.appendleft((row.copy(), None, gen))
+        gens, samples = self._batch_bookkeeping(data)
+        rows = np.asarray(data, dtype=np.float64)
+        for sample, row, gen in reversed(list(zip(self._mapped(samples, rows), rows, gens))):
+            self._queue.appendleft((None if sample is None else sample.copy(), row.copy(), None, gen))
+
+    def _internal_detach_batch(self, data: NDArray[np.float64]) -> list[Parameter]:
+        gens, samples = self._batch_bookkeeping(data)
+        rows = np.asarray(data, dtype=np.float64)
+        candidates = []
+        for sample, row, gen in zip(self._mapped(samples, rows), rows, gens):
+            candidate = self._spawn(row.copy())
+            candidate._tag = gen if sample is None else (gen, sample.copy())
+            candidates.append(candidate)
+        return candidates
 
     # ------------------------------------------------------------------ tells
     def _internal_tell_candidate(self, candidate: Parameter, loss: float) -> None:
         tag, own = candidate._tag, self._own
         if tag == self._updates and tag.__class__ is int:
             own.append((self._data_of(candidate), loss))
-            if len(own) >= self.popsize:
-                self._update()
+        elif tag.__class__ is tuple and tag[0] == self._updates:
+            own.append((tag[1], loss))
         else:
             self._foreign.append((self._data_of(candidate), loss))
+            return
+        if len(own) >= self.popsize:
+            self._update()
 
     def _internal_tell_not_asked(self, candidate: Parameter, loss: float) -> None:
         self._foreign.append((np.array(self._data_of(candidate), dtype=np.float64), loss))
 
     def _internal_tell_batch(self, data: NDArray[np.float64], losses: NDArray[np.float64]) -> None:
-        gens = self._batch_gens if len(self._batch_gens) == len(data) else [-1] * len(data)
-        self._batch_gens = []
+        gens, samples = self._batch_bookkeeping(data)
         rows = np.asarray(data, dtype=np.float64)
         if not self._own and len(rows) == self.popsize and gens.count(self._updates) == len(rows):
-            self._own = list(zip(rows, losses.tolist()))  # the common case: one whole generation
-            self._update(rows)
+            self._own = list(zip(samples, losses.tolist()))  # the common case: one whole generation
+            self._update(samples)
             return
-        for row, loss, gen in zip(rows, losses.tolist(), gens):
+        for sample, row, loss, gen in zip(samples, rows, losses.tolist(), gens):
             if gen == self._updates:
-                self._own.append((row, loss))
+                self._own.append((sample, loss))
                 if len(self._own) >= self.popsize:
                     self._update()
             else:
@@ -243,7 +287,7 @@ class CMA(Optimizer):
     def _update(self, rows: NDArray[np.float64] | None = None) -> None:
         """cmaes's tell on the generation (foreign points injected), then a restart if it stopped and may.
 
-        ``rows``: the generation's points as one array, when a batch told them all (else ``self._own``'s).
+        ``rows``: the generation's samples as one array, when a batch told them all (else ``self._own``'s).
         """
         state = self._state
         if state is None:  # pragma: no cover - own points exist only once a run was asked
@@ -290,7 +334,7 @@ class ConfCMA(ConfiguredOptimizer):
 
     Parameters
     ----------
-    popsize, sigma, mean, restarts, restart_strategy, popsize_multiplier, lr_adapt, seed
+    popsize, sigma, mean, restarts, restart_strategy, popsize_multiplier, lr_adapt, bound_handling, seed
         As for :class:`CMA`.
 
     Examples
@@ -304,12 +348,12 @@ class ConfCMA(ConfiguredOptimizer):
 
     def __init__(self, *, popsize: int | None = None, sigma: float = 0.2, mean: Any = None,
                  restarts: int | float = math.inf, restart_strategy: str = "ipop", popsize_multiplier: float = 2.0,
-                 lr_adapt: bool = False, seed: Any = None) -> None:
+                 lr_adapt: bool = False, bound_handling: str = "transform", seed: Any = None) -> None:
         core.Params(dimension=1, popsize=popsize, sigma=sigma, restarts=restarts, restart_strategy=restart_strategy,
-                    popsize_multiplier=popsize_multiplier, lr_adapt=lr_adapt)
+                    popsize_multiplier=popsize_multiplier, lr_adapt=lr_adapt, bound_handling=bound_handling)
         super().__init__(CMA, {"popsize": popsize, "sigma": sigma, "mean": mean, "restarts": restarts,
                                "restart_strategy": restart_strategy, "popsize_multiplier": popsize_multiplier,
-                               "lr_adapt": lr_adapt, "seed": seed})
+                               "lr_adapt": lr_adapt, "bound_handling": bound_handling, "seed": seed})
 
 
 registry.register(CMA)
