@@ -9,7 +9,10 @@ evaluations), three loops run the same restarted CMA-ES (IPOP: on ``should_stop(
 from a uniform mean with twice the population; sigma 2 = 0.2 of the box):
 
 - ``cmaes``: the bare library's ask/tell loop, restarts written out as in cmaes's IPOP example;
-- ``optimkit ask+tell``: ``ok.optimizers.registry["CMA"]`` in an explicit ask/tell loop;
+- ``optimkit ask+tell``: ``CMA`` (its default bounds handling, pycma's box transformation) in an
+  explicit ask/tell loop;
+- ``ask+tell resample``: the same with ``bound_handling="resample"``, the bare loop's bounds
+  handling (cmaes resamples a point outside the box, then clips);
 - ``optimkit minimize``: the same optimizer through ``minimize``;
 - ``optimkit batches``: the batch protocol, ``ask_data(popsize)`` / ``tell_data`` (the objective
   still called once per point).
@@ -43,6 +46,7 @@ import cmaes  # noqa: E402
 import numpy as np  # noqa: E402
 
 import optimkit as ok  # noqa: E402
+from optimkit.algorithms.cma import CMA  # noqa: E402
 
 LOW, HIGH = -5.0, 5.0
 
@@ -92,13 +96,13 @@ def bare_cmaes(dim: int, budget: int, seed: int, f: Callable[[np.ndarray], float
     return best
 
 
-def _optimkit(dim: int, budget: int, seed: int) -> ok.optimizers.base.Optimizer:
+def _optimkit(dim: int, budget: int, seed: int, bound_handling: str = "transform") -> ok.optimizers.base.Optimizer:
     param = ok.p.Array(shape=(dim,), lower=LOW, upper=HIGH)
-    return ok.optimizers.registry["CMA"](parametrization=param, budget=budget, seed=seed)
+    return CMA(param, budget=budget, seed=seed, bound_handling=bound_handling)
 
 
-def optimkit_ask_tell(dim: int, budget: int, seed: int) -> float:
-    opt = _optimkit(dim, budget, seed)
+def optimkit_ask_tell(dim: int, budget: int, seed: int, bound_handling: str = "transform") -> float:
+    opt = _optimkit(dim, budget, seed, bound_handling)
     ask, tell = opt.ask, opt.tell
     for _ in range(budget):
         cand = ask()
@@ -120,9 +124,15 @@ def optimkit_batches(dim: int, budget: int, seed: int) -> float:
     return float(opt.recommend().loss)
 
 
+def optimkit_ask_tell_resample(dim: int, budget: int, seed: int) -> float:
+    """The same bounds handling as the bare loop (cmaes resamples, then clips)."""
+    return optimkit_ask_tell(dim, budget, seed, "resample")
+
+
 CASES: dict[str, Callable[[int, int, int], float]] = {
     "cmaes": bare_cmaes,
     "optimkit ask+tell": optimkit_ask_tell,
+    "ask+tell resample": optimkit_ask_tell_resample,
     "optimkit minimize": optimkit_minimize,
     "optimkit batches": optimkit_batches,
 }

@@ -280,23 +280,22 @@ def to_box(params: Params, space: Space, x: Matrix) -> Matrix:
     if params.bound_handling == "resample":
         return x
     bounded = space.bounded
-    if not bounded.any():
-        return x
-    lower, upper = space.lower[bounded], space.upper[bounded]
-    margin = TRANSFORM_MARGIN * (upper - lower)
-    inner_lo, inner_hi = lower + margin, upper - margin
-    z = x[..., bounded]
-    outside = (z < inner_lo) | (z > inner_hi)
+    lower, upper = space.lower, space.upper
+    margin = TRANSFORM_MARGIN * (upper - lower)  # inf - inf = nan where unbounded: never compared true
+    with np.errstate(invalid="ignore"):
+        outside = bounded & ((x < lower + margin) | (x > upper - margin))
     if not outside.any():
         return x
-    start, period = lower - margin, 2.0 * (upper - lower + 2.0 * margin)
-    t = np.mod(z - start, period)
-    t = np.where(t > period / 2, period - t, t)  # reflected into [0, width + 2 margin]
-    low = lower + t**2 / (4.0 * margin)
-    high = upper - (t - (upper - lower + 2.0 * margin)) ** 2 / (4.0 * margin)
-    mapped = np.where(t < 2.0 * margin, low, np.where(t > upper - lower, high, start + t))
+    index = np.nonzero(outside)
+    column = index[-1]
+    lo, width, a = lower[column], upper[column] - lower[column], margin[column]
+    span = width + 2.0 * a  # [lower - a, upper + a], reflected at both ends: the period is 2 span
+    t = np.mod(x[index] - (lo - a), 2.0 * span)
+    t = np.where(t > span, 2.0 * span - t, t)
+    mapped = np.where(t < 2.0 * a, lo + t**2 / (4.0 * a),
+                      np.where(t > width, lo + width - (t - span) ** 2 / (4.0 * a), lo - a + t))
     y = np.array(x, dtype=np.float64, copy=True)
-    y[..., bounded] = np.clip(np.where(outside, mapped, z), lower, upper)  # clip: rounding only
+    y[index] = np.clip(mapped, lo, lo + width)  # clip: rounding only
     return y
 
 
