@@ -170,7 +170,8 @@ def test_box_transformation_identity_inside_continuous_periodic_and_reaching_eac
     x = np.stack([t, t / 10.0], axis=1)
     y = core.to_box(params, space, x)
     assert np.all(y >= space.lower) and np.all(y <= space.upper)
-    inside = (x > space.lower + 0.025 * 10.0 * np.array([1, 0.1])) & (x < space.upper - [0.25, 0.025])
+    margin = core.TRANSFORM_MARGIN * (space.upper - space.lower)  # 0.25 and 0.025
+    inside = (x > space.lower + margin) & (x < space.upper - margin)
     np.testing.assert_array_equal(y[inside], x[inside])  # exactly the sample inside
     steps = np.abs(np.diff(y, axis=0))
     assert steps.max(axis=0) == pytest.approx([2e-4, 2e-5], rel=1e-6)  # continuous, slope at most 1

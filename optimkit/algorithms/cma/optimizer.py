@@ -85,7 +85,9 @@ class CMA(Optimizer):
         ``"transform"`` (default): cmaes samples without bounds and each sample is mapped into the
         box, linearly inside, quadratically within 2.5% of the width of a bound, reflected beyond
         (pycma's default ``BoundTransform``). ``"resample"``: cmaes's own handling (a sample outside
-        the box is drawn again, up to 100 times, then clipped).
+        the box is drawn again, up to 100 times, then clipped): never reaches an optimum on a bound,
+        but does better on periodic landscapes whose optimum is inside (shifted Rastrigin 10-D:
+        median 3.98 against 8.95; ``docs/optimizers/cma.md``).
 
     Examples
     --------
