@@ -46,8 +46,9 @@ def _trace(opt: CMA, budget: int, f=sphere) -> list[tuple[str, int]]:  # type: i
 
 # ---------------------------------------------------------------------- the same maths as cmaes
 def test_asks_are_bare_cmaes_samples_in_the_standardized_space() -> None:
-    """Unbounded Array (standardized data = value): the rows are exactly those of a cmaes.CMA with
-    the seed drawn from the optimizer's generator, mean 0 and sigma 0.2 x 5 = 1."""
+    """Unbounded Array (standardized data = value): the rows are those of a cmaes.CMA with the seed
+    drawn from the optimizer's generator, mean 0 and sigma 0.2 x 5 = 1 (to rounding: optimkit
+    draws a generation as one matrix product)."""
     opt = CMA(parametrization=4, budget=400, restarts=0)
     opt.parametrization.random_state = np.random.RandomState(7)
     seed = np.random.RandomState(7).randint(0, 2**31 - 1)
@@ -55,12 +56,36 @@ def test_asks_are_bare_cmaes_samples_in_the_standardized_space() -> None:
     for _ in range(20):
         rows = [bare.ask() for _ in range(bare.population_size)]
         mine = [opt.ask() for _ in range(bare.population_size)]
-        np.testing.assert_array_equal(np.stack([c.value for c in mine]), np.stack(rows))
+        np.testing.assert_allclose(np.stack([c.value for c in mine]), np.stack(rows), rtol=1e-12, atol=1e-12)
         for cand in reversed(mine):  # any order
             opt.tell(cand, sphere(cand.value))
         bare.tell([(x, sphere(x)) for x in rows])
     assert opt.state is not None
     np.testing.assert_allclose(opt.state.cma.mean, bare.mean, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize(("dim", "lower", "start"), [(3, 0.5, 1.0), (10, -0.2, 1.0), (8, 2.0, 2.0)])
+def test_generation_drawn_at_once_is_cmaes_asks_with_resampling_and_clipping(dim: int, lower: float,
+                                                                             start: float) -> None:
+    """core.ask draws a whole generation from the run's generator: the rows of popsize calls of
+    cmaes's ask (resampled outside the box; at the corner (8, 2.0), 100 failures and a clipped
+    draw), to rounding, and the generator ends in the same state (the same number of draws)."""
+    def make() -> cmaes.CMA:
+        return cmaes.CMA(mean=np.full(dim, start), sigma=1.0, seed=1, bounds=np.tile([lower, 3.0], (dim, 1)),
+                         population_size=9)
+    mine, bare = make(), make()
+    state = core.State(cma=mine, popsize=9, sigma=0.2)
+    clipped = 0
+    for _ in range(6):
+        rows = core.ask(core.Params(dimension=dim), state)
+        expected = np.array([bare.ask() for _ in range(9)])
+        np.testing.assert_allclose(rows, expected, rtol=0, atol=1e-14)
+        assert str(mine._rng.get_state()) == str(bare._rng.get_state())
+        clipped += int(np.sum(np.any(rows == lower, axis=1)))
+        told = [(x, float(np.sum((x - 5.0) ** 2))) for x in rows]
+        mine.tell(list(told))
+        bare.tell(list(told))
+    assert (clipped > 0) == (lower == start)
 
 
 def test_same_quality_as_bare_cmaes_on_a_bounded_sphere() -> None:
@@ -164,11 +189,10 @@ def test_bounds_respected_and_sigma_relative_to_each_width() -> None:
 
 
 def test_box_transformation_identity_inside_continuous_periodic_and_reaching_each_bound() -> None:
-    params = core.Params(dimension=2)
     space = core.Space.box(lower=[-5.0, 0.0], upper=[5.0, 1.0])
     t = np.linspace(-40.0, 40.0, 400_001)
     x = np.stack([t, t / 10.0], axis=1)
-    y = core.to_box(params, space, x)
+    y = core.to_box(space, x)
     assert np.all(y >= space.lower) and np.all(y <= space.upper)
     margin = core.TRANSFORM_MARGIN * (space.upper - space.lower)  # 0.25 and 0.025
     inside = (x > space.lower + margin) & (x < space.upper - margin)
@@ -176,10 +200,9 @@ def test_box_transformation_identity_inside_continuous_periodic_and_reaching_eac
     steps = np.abs(np.diff(y, axis=0))
     assert steps.max(axis=0) == pytest.approx([2e-4, 2e-5], rel=1e-6)  # continuous, slope at most 1
     period = 2 * (10.0 + 2 * 0.25)
-    shifted = core.to_box(params, space, x + [period, period / 10.0])
+    shifted = core.to_box(space, x + [period, period / 10.0])
     np.testing.assert_allclose(shifted, y, atol=1e-9)
     assert np.isclose(y[:, 0], 5.0).any() and np.isclose(y[:, 0], -5.0).any()
-    np.testing.assert_array_equal(core.to_box(core.Params(dimension=2, bound_handling="resample"), space, x), x)
 
 
 def _slope(x: np.ndarray) -> float:
@@ -198,9 +221,52 @@ def test_optimum_on_the_bounds_reached_by_the_transformation_not_by_resampling()
     assert losses["resample"] > 1e-2, losses  # resampled, then clipped: the distribution stalls before the corner
 
 
+def test_adaptive_resamples_until_a_run_stops_pressed_against_the_box() -> None:
+    """The default: runs resample (cmaes holds the box) until one stops with at least half of its
+    last generation clipped onto a bound; the next runs transform, and reach the corner optimum."""
+    param = ok.p.Array(shape=(10,), lower=-5.0, upper=5.0)
+    opt = CMA(param, budget=4000, seed=3)
+    assert opt._params.bound_handling == "adaptive"
+    runs: list[tuple[bool, bool]] = []  # (transform, cmaes holds the bounds) of each run
+    for _ in range(4000):
+        cand, state = opt.ask(), opt.state
+        assert state is not None
+        if len(runs) == state.num_restarts:
+            runs.append((state.transform, state.cma._bounds is not None))
+        opt.tell(cand, _slope(cand.value))
+    assert runs[0] == (False, True) and len(runs) >= 2 and all(run == (True, False) for run in runs[1:]), runs
+    assert opt.recommend().loss < 1e-5  # type: ignore[operator]
+    # an optimum inside the box: every run resamples
+    opt = CMA(ok.p.Array(shape=(3,), lower=-5.0, upper=5.0), budget=3000, seed=3)
+    for _ in range(3000):
+        cand = opt.ask()
+        assert opt.state is not None and not opt.state.transform
+        opt.tell(cand, sphere(cand.value))
+    assert opt.state is not None and opt.state.num_restarts >= 2
+
+
+def test_restart_switches_to_the_transformation_on_a_pressed_generation() -> None:
+    space = core.Space.box(lower=np.full(3, -1.0), upper=np.full(3, 1.0))
+    pressed = np.array([[1.0, 0.2, 0.0], [1.0, -0.5, 0.3], [0.4, 0.1, 0.2]])  # 2 of 3 on the upper bound of x0
+    inside = np.array([[0.9, 0.2, 0.0], [1.0, -0.5, 0.3], [0.4, 0.1, -1.0]])  # at most 1 of 3 on one bound
+    assert core.pressed(space, pressed) and not core.pressed(space, inside)
+    draws = {"unit": np.full(3, 0.5), "normal": np.zeros(3), "u": [0.5, 0.5]}
+    for handling, last, expected in [("adaptive", pressed, True), ("adaptive", inside, False),
+                                     ("resample", pressed, False), ("transform", inside, True)]:
+        params = core.Params(dimension=3, bound_handling=handling)
+        state = core.init(params, space, seed=0)
+        assert state.transform == (handling == "transform")
+        state.last_points = last
+        new = core.restart(params, space, state, 1, **draws)
+        assert new.transform == expected, (handling, last)
+        assert (new.cma._bounds is None) == expected  # cmaes holds the box only when resampling
+        new.last_points = inside
+        assert core.restart(params, space, new, 2, **draws).transform == expected  # once on, it stays on
+
+
 def test_samples_moved_by_the_transformation_are_told_and_survive_dump_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     param = ok.p.Array(shape=(4,), lower=-5.0, upper=5.0)
-    opt = CMA(param, budget=2000, seed=8)
+    opt = CMA(param, budget=2000, seed=8, bound_handling="transform")
     _run(opt, 300, f=_slope)
     state = opt.state
     assert state is not None and np.any(np.abs(state.cma.mean) > 3.0)  # beyond the box (data space [-3, 3])

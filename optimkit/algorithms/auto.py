@@ -15,8 +15,7 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    Rastrigin 200-D at 10-200 x d, where a full covariance costs ``O(d^2)`` per point;
 5. **small continuous problem, one worker** (``dimension <= 5``, ``num_workers == 1``): a chain,
    ``NOMAD`` for the first ``100 x dimension`` evaluations, then ``CMA`` from NOMAD's best point
-   with the rest of the budget and cmaes's own bounds handling (``choice == "NOMAD>CMA"``;
-   ``CHAIN_CMA_OPTIONS``). On bbob d = 2 and 5, MADS with
+   with the rest of the budget (``choice == "NOMAD>CMA"``). On bbob d = 2 and 5, MADS with
    quadratic models reached far more (problem, target) pairs than anything else at 10 and
    100 x d but fewer than CMA-ES with restarts at 1000 x d; the chain keeps both (d = 2: 0.19 /
    0.47 / 0.87 of the pairs at 10 / 100 / 1000 x d on instances 1-2, against CMA's 0.15 / 0.35 / 0.79
@@ -73,11 +72,6 @@ def _has_known_start(param: Parameter) -> bool:
 NOMAD_MAX_DIMENSION = 5
 #: ... for the first ``NOMAD_PHASE x dimension`` evaluations, then ``CMA`` (when cmaes is installed).
 NOMAD_PHASE = 100
-#: The chain's ``CMA`` keeps cmaes's own bounds handling (resample, then clip): on bbob at d = 2
-#: (instances 1-5, same seed, same NOMAD phase) the chain reached 0.881 of the pairs at 1000 x d with
-#: it against 0.810 with the box transformation, and the NOMAD phase already reaches optima on the
-#: bounds (the transformation's gain).
-CHAIN_CMA_OPTIONS: dict[str, Any] = {"bound_handling": "resample"}
 
 
 def _available(name: str) -> bool:
@@ -193,7 +187,7 @@ class Auto(Optimizer):
         name = self._phases[self._phase]
         budget = None if self.budget is None else max(self.budget - spent, 1)
         factory = registry[name]
-        kwargs: dict[str, Any] = dict(CHAIN_CMA_OPTIONS) if name == "CMA" else {}
+        kwargs: dict[str, Any] = {}
         if name == "CMA" and self.current_bests:
             kwargs["mean"] = self._recommendation().value  # (we hold the lock: not provide_recommendation)
         try:

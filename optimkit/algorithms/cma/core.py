@@ -6,11 +6,13 @@ restarted CMA-ES needs around it:
 
 - the search space (:class:`Space`): the initial mean, the initial standard deviation of each
   coordinate (``sigma`` times the width of the box) and the box;
-- the bounds handling (``Params.bound_handling``): ``"transform"`` (the default) lets cmaes sample
-  without bounds and maps each sample into the box (:func:`to_box`: the identity inside, a
-  quadratic near each bound, reflected beyond it; the mapping of pycma's default
+- the bounds handling (``Params.bound_handling``, per run: ``State.transform``): ``"resample"``
+  hands the box to cmaes, which resamples points outside it and then clips them; ``"transform"``
+  lets cmaes sample without bounds and maps each sample into the box (:func:`to_box`: the identity
+  inside, a quadratic near each bound, reflected beyond it; the mapping of pycma's default
   ``BoundTransform``), so the distribution keeps adapting where the optimum lies on a bound;
-  ``"resample"`` hands the box to cmaes, which resamples points outside it and then clips them;
+  ``"adaptive"`` (the default) resamples until a run ends pressed against the box (at least half
+  of its last generation clipped onto a bound, :func:`pressed`), then transforms;
 - the stopping tests of the restart literature that cmaes does not have (:func:`stop_reason`):
   ``"equalfunvals"`` and ``"stagnation"`` (Hansen 2009) and ``"maxiter"`` (pycma's default);
 - the restart rules (:func:`restart`): IPOP (Auger & Hansen 2005), population multiplied by
@@ -18,7 +20,7 @@ restarted CMA-ES needs around it:
   runs of a small random population and step size, choosing the regime that spent fewer evaluations.
 
 Functions with the house signature: ``init(params, space, seed)``, ``ask(params, state)`` (the
-samples, in cmaes's space), ``to_box(params, space, x)`` (what to evaluate),
+samples, in cmaes's space), ``to_box(space, x)`` (what to evaluate, when ``state.transform``),
 ``tell(params, state, x, losses)`` (the samples, as asked), ``restart(params, space, state, seed, unit, normal, u)``; the
 random draws (the seed of each run's cmaes generator, the uniforms and normals of a restart) are
 their arguments, so a whole run is a function of the draws handed in. Unlike the NES cores, the
@@ -36,7 +38,7 @@ Examples
 >>> state = core.init(params, space, seed=0)
 >>> for _ in range(100):
 ...     x = core.ask(params, state)
-...     y = core.to_box(params, space, x)
+...     y = core.to_box(space, x) if state.transform else x
 ...     state = core.tell(params, state, x, np.sum((y - 1.0) ** 2, axis=1).tolist())
 >>> bool(np.abs(state.cma.mean - 1.0).max() < 1e-3)
 True
@@ -64,7 +66,7 @@ from ...errors import OptimkitValueError
 from ...validation import check_bool, check_choice, check_int, check_real
 
 __all__ = [
-    "Params", "Space", "State", "init", "ask", "to_box", "tell", "restart", "stop_reason", "can_restart",
+    "Params", "Space", "State", "init", "ask", "to_box", "tell", "restart", "stop_reason", "can_restart", "pressed",
     "default_popsize", "load_cmaes", "MAX_GROWTH", "STRATEGIES", "BOUND_HANDLINGS", "TRANSFORM_MARGIN",
     "Vector", "Matrix",
 ]
@@ -73,7 +75,7 @@ Vector = NDArray[np.float64]
 Matrix = NDArray[np.float64]
 
 STRATEGIES = ("ipop", "bipop")
-BOUND_HANDLINGS = ("transform", "resample")
+BOUND_HANDLINGS = ("adaptive", "transform", "resample")
 #: Width of the quadratic zone of the box transformation on each side of a bound, as a fraction
 #: of the box's width (pycma's default margin on BBOB's ``[-5, 5]``: 0.25).
 TRANSFORM_MARGIN = 0.025
@@ -119,9 +121,11 @@ class Params:
         Growth of the population from one large run to the next (2 in the literature).
     lr_adapt : bool
         cmaes's learning-rate adaptation (LRA-CMA-ES, Nomura et al. 2023), for noisy or multimodal problems.
-    bound_handling : "transform" or "resample"
+    bound_handling : "adaptive", "transform" or "resample"
         How samples are kept in the box: ``"transform"`` maps cmaes's unbounded samples into it
-        (:func:`to_box`); ``"resample"`` gives the box to cmaes (resampling, then clipping).
+        (:func:`to_box`); ``"resample"`` gives the box to cmaes (resampling, then clipping);
+        ``"adaptive"`` resamples until a run stops :func:`pressed` against the box, and transforms
+        in every run after that one.
     """
 
     dimension: int
@@ -131,7 +135,7 @@ class Params:
     restart_strategy: str = "ipop"
     popsize_multiplier: float = 2.0
     lr_adapt: bool = False
-    bound_handling: str = "transform"
+    bound_handling: str = "adaptive"
 
     def __post_init__(self) -> None:
         check_int("dimension", self.dimension, 1)
@@ -213,7 +217,9 @@ class State:
     example, so the first restart is large). ``best_history``/``median_history`` are the best and
     median losses of the run's generations (the stagnation test), ``equal_history`` whether the
     best and the k-th best loss were equal (the equalfunvals test). ``stop`` names the test that
-    fired at the last tell, or None.
+    fired at the last tell, or None; ``last_points`` are the points of the generation at which it
+    fired. ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
+    cmaes keeps them there (resampling).
     """
 
     cma: Any
@@ -229,6 +235,8 @@ class State:
     median_history: list[float] = field(default_factory=list)
     equal_history: list[bool] = field(default_factory=list)
     stop: str | None = None
+    last_points: Matrix | None = None
+    transform: bool = False
 
     @property
     def generation(self) -> int:
@@ -236,15 +244,16 @@ class State:
         return int(self.cma.generation)
 
 
-def _new_cma(params: Params, space: Space, mean: Vector, popsize: int, sigma: float, seed: int) -> Any:
-    """A ``cmaes.CMA`` with per-coordinate initial deviations ``sigma / params.sigma * space.std``."""
+def _new_cma(params: Params, space: Space, mean: Vector, popsize: int, sigma: float, seed: int, transform: bool) -> Any:
+    """A ``cmaes.CMA`` with per-coordinate initial deviations ``sigma / params.sigma * space.std``
+    (``transform``: without the bounds that :func:`to_box` maps into)."""
     cmaes = load_cmaes()
     std = space.std * (sigma / params.sigma)
     scale = float(np.exp(np.mean(np.log(std))))  # geometric mean: the covariance has determinant 1
     ratio = std / scale
     cov = None if np.all(np.abs(ratio - 1.0) < 1e-12) else np.diag(ratio**2)
     with np.errstate(divide="ignore"):  # popsize 2 (one parent): cmaes divides by its zero rank-mu rate, harmlessly
-        bounds = space.bounds(transformed=params.bound_handling == "transform")
+        bounds = space.bounds(transformed=transform)
         return cmaes.CMA(mean=np.array(mean, dtype=np.float64), sigma=scale, bounds=bounds, seed=seed,
                          population_size=popsize, cov=cov, lr_adapt=params.lr_adapt)
 
@@ -253,32 +262,64 @@ def init(params: Params, space: Space, seed: int) -> State:
     """The first run: mean ``space.mean``, deviations ``space.std``, population ``params.initial_popsize``."""
     if space.mean.shape != (params.dimension,):
         raise OptimkitValueError(f"the space has dimension {space.mean.shape[0]}, the params {params.dimension}")
-    popsize = params.initial_popsize
-    return State(cma=_new_cma(params, space, space.mean, popsize, params.sigma, seed), popsize=popsize,
-                 sigma=params.sigma)
+    popsize, transform = params.initial_popsize, params.bound_handling == "transform"
+    return State(cma=_new_cma(params, space, space.mean, popsize, params.sigma, seed, transform), popsize=popsize,
+                 sigma=params.sigma, transform=transform)
 
 
 def ask(params: Params, state: State) -> Matrix:
-    """One generation (``state.popsize`` rows) sampled by cmaes (from the generator it was seeded
-    with), in cmaes's space: :func:`to_box` gives the points to evaluate, :func:`tell` takes these rows.
+    """One generation (``state.popsize`` rows) of cmaes's distribution, in cmaes's space (:func:`to_box`
+    gives the points to evaluate when the run transforms; :func:`tell` takes these rows).
 
+    The rows are those of ``popsize`` calls of cmaes's ``ask``, drawn at once: the same normal
+    draws from the run's generator, in the same order (a row outside the box cmaes holds is drawn
+    again, up to ``n_max_resampling`` times, then a last draw is clipped, as cmaes does), each
+    ``mean + sigma * B diag(D) z`` computed as one matrix product (equal to cmaes's to rounding).
     ``params`` is not read; it is there for the signature every algorithm shares.
     """
-    sample = state.cma.ask
-    return np.array([sample() for _ in range(state.popsize)])
+    cma, n = state.cma, state.popsize
+    try:
+        B, D = cma._eigen_decomposition()
+        rng, mean, sigma, bounds, tries = cma._rng, cma._mean, cma._sigma, cma._bounds, cma._n_max_resampling
+    except AttributeError:  # pragma: no cover - a cmaes without these internals: its own ask, row by row
+        return np.array([cma.ask() for _ in range(n)])
+    transform = B.dot(np.diag(D)).T
+    x: Matrix = mean + sigma * rng.randn(n, mean.shape[0]).dot(transform)
+    if bounds is None:
+        return x
+    lower, upper = bounds[:, 0], bounds[:, 1]
+    feasible = np.all((x >= lower) & (x <= upper), axis=1)
+    if feasible.all():
+        return x
+    # cmaes's sequence: sample i takes draws until one is feasible (at most ``tries``), else one
+    # more draw, clipped. Walk the draws in that order, drawing as many more as rows are missing.
+    rows: list[Vector] = []
+    attempts = 0
+    while True:
+        for row, ok in zip(x, feasible.tolist()):
+            if attempts == tries:
+                rows.append(np.clip(row, lower, upper))
+                attempts = 0
+            elif ok:
+                rows.append(row)
+                attempts = 0
+            else:
+                attempts += 1
+        if len(rows) == n:
+            return np.array(rows)
+        x = mean + sigma * rng.randn(n - len(rows), mean.shape[0]).dot(transform)
+        feasible = np.all((x >= lower) & (x <= upper), axis=1)
 
 
-def to_box(params: Params, space: Space, x: Matrix) -> Matrix:
-    """The points to evaluate for the samples ``x`` (rows, from :func:`ask`): ``x`` itself with
-    ``bound_handling="resample"``; with ``"transform"``, each coordinate with both bounds mapped into
+def to_box(space: Space, x: Matrix) -> Matrix:
+    """The points to evaluate for the samples ``x`` (rows, from :func:`ask`) of a run that
+    transforms (``state.transform``; the others evaluate ``x`` itself): each coordinate with both bounds mapped into
     ``[lower, upper]``: the identity on ``[lower + a, upper - a]`` (``a``: ``TRANSFORM_MARGIN`` of the
     width), ``lower + (t - lower + a)^2 / 4a`` below it and ``upper - (t - upper - a)^2 / 4a`` above,
     where ``t`` is ``x`` reflected into ``[lower - a, upper + a]`` (a periodic, continuous map with a
     continuous derivative inside; each bound is reached at one point of each period, where the map
     has a maximum or minimum, so CMA-ES converges onto a bound as onto an interior optimum).
     """
-    if params.bound_handling == "resample":
-        return x
     bounded = space.bounded
     lower, upper = space.lower, space.upper
     margin = TRANSFORM_MARGIN * (upper - lower)  # inf - inf = nan where unbounded: never compared true
@@ -318,8 +359,28 @@ def tell(params: Params, state: State, x: Matrix | Sequence[ArrayLike], losses: 
         values = [math.inf if value != value else value for value in values]
     state.cma.tell(list(zip(points, values)))
     state.evaluations += n
-    state.stop = stop_reason(params, state, sorted(values))
+    state.stop = stop = stop_reason(params, state, sorted(values))
+    if stop is not None:
+        state.last_points = np.array(points, dtype=np.float64)
     return state
+
+
+def pressed(space: Space, points: Matrix) -> bool:
+    """Whether a generation (rows ``points``, as evaluated) is pressed against the box: at least
+    half of its points lie exactly on one same bound of some coordinate. A resampling run gets there
+    only when cmaes, failing to draw inside the box 100 times, clips its samples: when the optimum
+    lies on bounds of several coordinates at once (a corner, a linear slope), which resampling
+    approaches ever more slowly and the box transformation reaches.
+
+    >>> space = Space.box(lower=[-1.0, -1.0], upper=[1.0, 1.0])
+    >>> pressed(space, np.array([[1.0, 0.2], [1.0, -0.3], [0.5, 0.1]])), pressed(space, np.array([[0.9, 0.2]]))
+    (True, False)
+    """
+    x = np.asarray(points, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        return False
+    on = np.maximum(np.count_nonzero(x == space.lower, axis=0), np.count_nonzero(x == space.upper, axis=0))
+    return bool(np.any(2 * on >= len(x)))
 
 
 def stop_reason(params: Params, state: State, sorted_losses: Sequence[float]) -> str | None:
@@ -374,7 +435,9 @@ def restart(params: Params, space: Space, state: State, seed: int, unit: ArrayLi
 
     Its mean is ``lower + unit * (upper - lower)`` along bounded coordinates and
     ``space.mean + space.std * normal`` along the others (``unit``: d uniforms in [0, 1),
-    ``normal``: d standard normals). IPOP: a large run, population ``popsize * popsize_multiplier **
+    ``normal``: d standard normals). The run transforms (:func:`to_box`) with
+    ``bound_handling="transform"``, and with ``"adaptive"`` once a run stopped :func:`pressed`
+    against the box (this one or an earlier one). IPOP: a large run, population ``popsize * popsize_multiplier **
     num_large`` (at most ``MAX_GROWTH`` times the first), step size ``sigma``. BIPOP: a small run
     when the small runs spent fewer evaluations than the large ones, with population
     ``floor(popsize * (large / popsize) ** (u[0] ** 2))`` (``large``: the latest large population)
@@ -404,6 +467,8 @@ def restart(params: Params, space: Space, state: State, seed: int, unit: ArrayLi
     mean = np.where(bounded, lo + np.asarray(unit, dtype=np.float64) * (up - lo),
                     space.mean + space.std * np.asarray(normal, dtype=np.float64))
     mean = np.clip(mean, space.lower, space.upper)  # one-sided bounds
-    return State(cma=_new_cma(params, space, mean, popsize, sigma, seed), popsize=popsize, sigma=sigma,
+    transform = state.transform or (params.bound_handling == "adaptive" and state.last_points is not None
+                                    and pressed(space, state.last_points))
+    return State(cma=_new_cma(params, space, mean, popsize, sigma, seed, transform), popsize=popsize, sigma=sigma,
                  regime=regime, num_restarts=state.num_restarts + 1, num_large=num_large,
-                 large_evaluations=large, small_evaluations=small)
+                 large_evaluations=large, small_evaluations=small, transform=transform)

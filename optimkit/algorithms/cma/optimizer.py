@@ -42,15 +42,16 @@ class CMA(Optimizer):
     """CMA-ES (Hansen & Ostermeier 2001) from the ``cmaes`` package, restarted until the budget is spent. Minimizes.
 
     cmaes (CyberAgent; the ``cma`` extra) does the maths: sampling, the update and its stopping
-    tests; optimkit adds the bounds handling (by default pycma's: cmaes samples without bounds and
-    each sample is mapped into the box, the identity inside it), the restarts,
+    tests; optimkit adds the bounds handling (``bound_handling``), the restarts,
     IPOP (Auger & Hansen 2005; the default) or BIPOP (Hansen 2009), and the stopping tests of that
     literature that cmaes lacks (:func:`optimkit.algorithms.cma.core.stop_reason`). It works on the
     parametrization's standardized data: coordinates with finite bounds (``Array(lower=, upper=)``,
     ``Log``, bounded ``Scalar``) are searched in their box, which cmaes keeps its samples in; the
     others (``Choice`` logits, unbounded arrays, ``arctan``/``tanh`` bounds) are unbounded there.
-    The box transformation (:func:`optimkit.algorithms.cma.core.to_box`) lets the search converge
-    onto a bound, where a resampled and clipped distribution stalls (a corner optimum, a linear slope).
+    By default a run resamples (cmaes's handling); once a run stops pressed against the box, the
+    next ones map their samples into it (pycma's box transformation,
+    :func:`optimkit.algorithms.cma.core.to_box`), which converges onto bounds where a resampled and
+    clipped distribution stalls (a corner optimum, a linear slope).
 
     Asks hand out the rows of the current generation; tells are collected in any order and cmaes's
     update runs as soon as ``popsize`` of them are in. An abandoned ask is re-issued. Foreign points
@@ -81,13 +82,15 @@ class CMA(Optimizer):
         Population growth from one large run to the next (2, as in the literature).
     lr_adapt : bool
         cmaes's learning-rate adaptation (Nomura et al. 2023), for noisy and multimodal problems.
-    bound_handling : "transform" or "resample"
-        ``"transform"`` (default): cmaes samples without bounds and each sample is mapped into the
-        box, linearly inside, quadratically within 2.5% of the width of a bound, reflected beyond
-        (pycma's default ``BoundTransform``). ``"resample"``: cmaes's own handling (a sample outside
-        the box is drawn again, up to 100 times, then clipped): never reaches an optimum on a bound,
-        but does better on periodic landscapes whose optimum is inside (shifted Rastrigin 10-D:
-        median 3.98 against 8.95; ``docs/optimizers/cma.md``).
+    bound_handling : "adaptive", "transform" or "resample"
+        ``"resample"``: cmaes's own handling (a sample outside the box is drawn again, up to 100
+        times, then clipped): stalls before an optimum on the bounds of several coordinates (a
+        corner, a linear slope). ``"transform"``: cmaes samples without bounds and each sample is
+        mapped into the box, linearly inside, quadratically within 2.5% of the width of a bound,
+        reflected beyond (pycma's default ``BoundTransform``): reaches such optima, but folds the
+        landscape at the bounds, which slows ill-conditioned and periodic functions whose optimum
+        is inside (``docs/optimizers/cma.md``). ``"adaptive"`` (default): resamples until a run stops
+        with at least half of its last generation clipped onto a bound, then transforms.
 
     Examples
     --------
@@ -113,7 +116,7 @@ class CMA(Optimizer):
     def __init__(self, parametrization: int | Parameter, budget: int | None = None, num_workers: int = 1, *,
                  seed: Any = None, popsize: int | None = None, sigma: float = 0.2, mean: Any = None,
                  restarts: int | float = math.inf, restart_strategy: str = "ipop", popsize_multiplier: float = 2.0,
-                 lr_adapt: bool = False, bound_handling: str = "transform") -> None:
+                 lr_adapt: bool = False, bound_handling: str = "adaptive") -> None:
         super().__init__(parametrization, budget=budget, num_workers=num_workers, seed=seed)
         self._params = core.Params(dimension=self.dimension, popsize=popsize, sigma=sigma, restarts=restarts,
                                    restart_strategy=restart_strategy, popsize_multiplier=popsize_multiplier,
@@ -189,7 +192,7 @@ class CMA(Optimizer):
         if self._state is None:
             self._state = core.init(self._params, self._space, int(integers(self._rng, 0, _SEED_HIGH)))
         samples = core.ask(self._params, self._state)
-        return samples, core.to_box(self._params, self._space, samples)
+        return samples, (core.to_box(self._space, samples) if self._state.transform else samples)
 
     @staticmethod
     def _mapped(samples: NDArray[np.float64], rows: NDArray[np.float64]) -> list[Vector | None]:
@@ -350,7 +353,7 @@ class ConfCMA(ConfiguredOptimizer):
 
     def __init__(self, *, popsize: int | None = None, sigma: float = 0.2, mean: Any = None,
                  restarts: int | float = math.inf, restart_strategy: str = "ipop", popsize_multiplier: float = 2.0,
-                 lr_adapt: bool = False, bound_handling: str = "transform", seed: Any = None) -> None:
+                 lr_adapt: bool = False, bound_handling: str = "adaptive", seed: Any = None) -> None:
         core.Params(dimension=1, popsize=popsize, sigma=sigma, restarts=restarts, restart_strategy=restart_strategy,
                     popsize_multiplier=popsize_multiplier, lr_adapt=lr_adapt, bound_handling=bound_handling)
         super().__init__(CMA, {"popsize": popsize, "sigma": sigma, "mean": mean, "restarts": restarts,
