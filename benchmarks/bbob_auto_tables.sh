@@ -11,6 +11,7 @@ $R --dims 5 --common --solvers $OK,pycma-IPOP,cmaes-IPOP --table bench_out/auto_
 # d = 2 and 5: the cells nevergrad and NOMAD ran (instances 1-2)
 $R --dims 2 --common --solvers Auto,CMA,NOMAD,pycma-IPOP,cmaes-IPOP,ng-NGOpt,ng-CMA --table bench_out/auto_table_d2_ng.md
 $R --dims 5 --common --solvers Auto,CMA,pycma-IPOP,cmaes-IPOP,ng-NGOpt,ng-CMA --table bench_out/auto_table_d5_ng.md
+$R --dims 5 --common --solvers Auto,CMA,NOMAD,pycma-IPOP --table bench_out/auto_table_d5_nomad.md
 # d = 10 and 20: instances 1-5 against the pycma/cmaes peers; every optimkit optimizer on the cells they ran
 $R --dims 10 --common --solvers Auto,CMA,BIPOPCMA,pycma-IPOP,cmaes-IPOP --table bench_out/auto_table_d10.md
 $R --dims 20 --common --solvers Auto,CMA,BIPOPCMA,pycma-IPOP,cmaes-IPOP --table bench_out/auto_table_d20.md
