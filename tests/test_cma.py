@@ -264,6 +264,35 @@ def test_restart_switches_to_the_transformation_on_a_pressed_generation() -> Non
         assert core.restart(params, space, new, 2, **draws).transform == expected  # once on, it stays on
 
 
+def test_a_resampling_run_pressed_against_the_box_stops_after_some_generations() -> None:
+    """"adaptive": a run whose generations stay pressed (half clipped onto one bound) for
+    PRESSED_GENERATIONS generations in a row stops ("pressed"); an unpressed generation resets the
+    count; the restart then transforms. "resample" never stops for that."""
+    space = core.Space.box(lower=np.full(3, -1.0), upper=np.full(3, 1.0))
+    rng = np.random.default_rng(0)
+
+    def generation(pressed: bool) -> np.ndarray:
+        rows = rng.uniform(-0.5, 0.5, size=(6, 3))
+        if pressed:
+            rows[:3, 1] = 1.0  # 3 of 6 on the upper bound of x1
+        return rows
+
+    for handling in ("adaptive", "resample"):
+        params = core.Params(dimension=3, popsize=6, bound_handling=handling)
+        state = core.init(params, space, seed=0)
+        pattern = [True] * 4 + [False] + [True] * core.PRESSED_GENERATIONS
+        stops = []
+        for pressed in pattern:
+            state = core.tell(params, state, generation(pressed), rng.uniform(size=6).tolist())
+            stops.append(state.stop)
+        if handling == "adaptive":
+            assert stops[:-1] == [None] * (len(pattern) - 1) and stops[-1] == "pressed", stops
+            draws = {"unit": np.full(3, 0.5), "normal": np.zeros(3), "u": [0.5, 0.5]}
+            assert core.restart(params, space, state, 1, **draws).transform
+        else:
+            assert "pressed" not in stops and state.pressed_streak == 0
+
+
 def test_samples_moved_by_the_transformation_are_told_and_survive_dump_load(tmp_path) -> None:  # type: ignore[no-untyped-def]
     param = ok.p.Array(shape=(4,), lower=-5.0, upper=5.0)
     opt = CMA(param, budget=2000, seed=8, bound_handling="transform")

@@ -14,7 +14,8 @@ restarted CMA-ES needs around it:
   ``"adaptive"`` (the default) resamples until a run ends pressed against the box (at least half
   of its last generation clipped onto a bound, :func:`pressed`), then transforms;
 - the stopping tests of the restart literature that cmaes does not have (:func:`stop_reason`):
-  ``"equalfunvals"`` and ``"stagnation"`` (Hansen 2009) and ``"maxiter"`` (pycma's default);
+  ``"equalfunvals"`` and ``"stagnation"`` (Hansen 2009), ``"maxiter"`` (pycma's default) and
+  ``"pressed"`` (a resampling run held against the box, with ``"adaptive"``);
 - the restart rules (:func:`restart`): IPOP (Auger & Hansen 2005), population multiplied by
   ``popsize_multiplier`` at each restart, and BIPOP (Hansen 2009), which alternates that regime with
   runs of a small random population and step size, choosing the regime that spent fewer evaluations.
@@ -67,6 +68,7 @@ from ...validation import check_bool, check_choice, check_int, check_real
 
 __all__ = [
     "Params", "Space", "State", "init", "ask", "to_box", "tell", "restart", "stop_reason", "can_restart", "pressed",
+    "PRESSED_GENERATIONS",
     "default_popsize", "load_cmaes", "MAX_GROWTH", "STRATEGIES", "BOUND_HANDLINGS", "TRANSFORM_MARGIN",
     "Vector", "Matrix",
 ]
@@ -80,6 +82,7 @@ BOUND_HANDLINGS = ("adaptive", "transform", "resample")
 #: of the box's width (pycma's default margin on BBOB's ``[-5, 5]``: 0.25).
 TRANSFORM_MARGIN = 0.025
 MAX_GROWTH = 512  # restarts grow the population up to this factor of the initial one
+PRESSED_GENERATIONS = 10  # "adaptive": a resampling run pressed against the box this long stops
 STAGNATION_MAX = 20_000  # generations kept in the stagnation histories (Hansen 2009)
 
 
@@ -218,7 +221,8 @@ class State:
     median losses of the run's generations (the stagnation test), ``equal_history`` whether the
     best and the k-th best loss were equal (the equalfunvals test). ``stop`` names the test that
     fired at the last tell, or None; ``last_points`` are the points of the generation at which it
-    fired. ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
+    fired; ``pressed_streak`` counts the latest generations in a row that were :func:`pressed`
+    (adaptive resampling runs only). ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
     cmaes keeps them there (resampling).
     """
 
@@ -237,6 +241,7 @@ class State:
     stop: str | None = None
     last_points: Matrix | None = None
     transform: bool = False
+    pressed_streak: int = 0
 
     @property
     def generation(self) -> int:
@@ -357,6 +362,10 @@ def tell(params: Params, state: State, x: Matrix | Sequence[ArrayLike], losses: 
     values = [float(loss) for loss in losses]
     if any(value != value for value in values):
         values = [math.inf if value != value else value for value in values]
+    bounds = getattr(state.cma, "_bounds", None)
+    if params.bound_handling == "adaptive" and not state.transform and bounds is not None:
+        rows = x if isinstance(x, np.ndarray) and x.shape == (n, d) else np.array(points)
+        state.pressed_streak = state.pressed_streak + 1 if _pressed(bounds[:, 0], bounds[:, 1], rows) else 0
     state.cma.tell(list(zip(points, values)))
     state.evaluations += n
     state.stop = stop = stop_reason(params, state, sorted(values))
@@ -376,10 +385,13 @@ def pressed(space: Space, points: Matrix) -> bool:
     >>> pressed(space, np.array([[1.0, 0.2], [1.0, -0.3], [0.5, 0.1]])), pressed(space, np.array([[0.9, 0.2]]))
     (True, False)
     """
-    x = np.asarray(points, dtype=np.float64)
+    return _pressed(space.lower, space.upper, np.asarray(points, dtype=np.float64))
+
+
+def _pressed(lower: Vector, upper: Vector, x: Matrix) -> bool:
     if x.ndim != 2 or len(x) == 0:
         return False
-    on = np.maximum(np.count_nonzero(x == space.lower, axis=0), np.count_nonzero(x == space.upper, axis=0))
+    on = np.maximum(np.count_nonzero(x == lower, axis=0), np.count_nonzero(x == upper, axis=0))
     return bool(np.any(2 * on >= len(x)))
 
 
@@ -392,7 +404,10 @@ def stop_reason(params: Params, state: State, sorted_losses: Sequence[float]) ->
     ``"stagnation"``: over the last ``max(120 + 30 d / popsize, 20% of the generations)`` (at most
     20,000), the medians of the most recent 30% of both the best and the median losses are not
     better than those of the first 30% (both Hansen 2009); ``"maxiter"``: the run reached
-    ``100 + 150 (d + 3)^2 / sqrt(popsize)`` generations (pycma's default).
+    ``100 + 150 (d + 3)^2 / sqrt(popsize)`` generations (pycma's default); ``"pressed"``
+    (``bound_handling="adaptive"``, a resampling run): its last ``PRESSED_GENERATIONS`` generations
+    were each :func:`pressed` against the box (``state.pressed_streak``, counted by :func:`tell`),
+    so the next run transforms.
     """
     d, lam = params.dimension, state.popsize
     k = min(lam - 1, int(math.ceil(0.1 + lam / 4)))
@@ -406,6 +421,8 @@ def stop_reason(params: Params, state: State, sorted_losses: Sequence[float]) ->
         del best[:STAGNATION_MAX], median[:STAGNATION_MAX]
     if state.cma.should_stop():
         return "should_stop"
+    if state.pressed_streak >= PRESSED_GENERATIONS:
+        return "pressed"
     if len(equal) == d and sum(equal) > d / 3:
         return "equalfunvals"
     g = state.generation

@@ -90,7 +90,8 @@ class CMA(Optimizer):
         reflected beyond (pycma's default ``BoundTransform``): reaches such optima, but folds the
         landscape at the bounds, which slows ill-conditioned and periodic functions whose optimum
         is inside (``docs/optimizers/cma.md``). ``"adaptive"`` (default): resamples until a run stops
-        with at least half of its last generation clipped onto a bound, then transforms.
+        with at least half of its last generation clipped onto a bound (a run held there for 10
+        generations in a row stops), then transforms.
 
     Examples
     --------
