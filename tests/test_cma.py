@@ -315,6 +315,31 @@ def test_samples_moved_by_the_transformation_are_told_and_survive_dump_load(tmp_
     assert opt.recommend().loss < 1e-8  # type: ignore[operator]
 
 
+def test_dump_of_a_run_without_its_handling_flag_keeps_transforming(tmp_path,  # type: ignore[no-untyped-def]
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dump made before runs recorded ``transform`` (when "transform" was the default) loads
+    with the handling its options say."""
+    opt = CMA(ok.p.Array(shape=(4,), lower=-5.0, upper=5.0), budget=600, seed=8, bound_handling="transform")
+    _run(opt, 200, f=_slope)
+    assert opt.state is not None and opt.state.transform
+    new_getstate = CMA.__getstate__
+
+    def old_getstate(self: CMA) -> dict:  # type: ignore[type-arg]
+        state = new_getstate(self)
+        for name in ("transform", "pressed_streak", "last_points"):
+            del vars(state["_state"])[name]  # as an earlier revision pickled its State
+        return state
+
+    monkeypatch.setattr(CMA, "__getstate__", old_getstate)
+    path = os.fspath(tmp_path / "old.dump")
+    opt.dump(path)
+    monkeypatch.undo()
+    loaded = CMA.load(path)
+    assert loaded.state is not None and loaded.state.transform and loaded.state.pressed_streak == 0
+    values = np.stack(_run(loaded, 300, f=_slope))
+    assert np.all(np.abs(values) <= 5.0)
+
+
 def test_unbounded_and_arctan_coordinates_have_no_cmaes_bounds() -> None:
     param = ok.p.Instrumentation(ok.p.Array(shape=(2,)), ok.p.Array(shape=(1,), lower=0, upper=1).set_bounds(
         0, 1, method="arctan"), ok.p.Scalar(lower=-2.0, upper=2.0))

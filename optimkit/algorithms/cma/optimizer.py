@@ -158,6 +158,8 @@ class CMA(Optimizer):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         run = state.get("_state")
+        if run is not None and "transform" not in vars(run):  # dumped before runs chose their handling
+            run.transform = state["_params"].bound_handling == "transform"
         if run is not None and isinstance(run.cma, dict):
             cls = core.load_cmaes().CMA
             cma = cls.__new__(cls)  # as pickle rebuilds it, without cmaes's __setstate__ (which drops the generator)
