@@ -220,9 +220,8 @@ class State:
     example, so the first restart is large). ``best_history``/``median_history`` are the best and
     median losses of the run's generations (the stagnation test), ``equal_history`` whether the
     best and the k-th best loss were equal (the equalfunvals test). ``stop`` names the test that
-    fired at the last tell, or None; ``last_points`` are the points of the generation at which it
-    fired; ``pressed_streak`` counts the latest generations in a row that were :func:`pressed`
-    (adaptive resampling runs only). ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
+    fired at the last tell, or None; ``pressed_streak`` counts the latest generations in a row that
+    were :func:`pressed` against the box (adaptive resampling runs only; > 0: the last one was). ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
     cmaes keeps them there (resampling).
     """
 
@@ -239,7 +238,6 @@ class State:
     median_history: list[float] = field(default_factory=list)
     equal_history: list[bool] = field(default_factory=list)
     stop: str | None = None
-    last_points: Matrix | None = None
     transform: bool = False
     pressed_streak: int = 0
 
@@ -288,8 +286,8 @@ def ask(params: Params, state: State) -> Matrix:
         rng, mean, sigma, bounds, tries = cma._rng, cma._mean, cma._sigma, cma._bounds, cma._n_max_resampling
     except AttributeError:  # pragma: no cover - a cmaes without these internals: its own ask, row by row
         return np.array([cma.ask() for _ in range(n)])
-    transform = B.dot(np.diag(D)).T
-    x: Matrix = mean + sigma * rng.randn(n, mean.shape[0]).dot(transform)
+    factor = B.dot(np.diag(D)).T  # a row z of normals gives the step z (B diag(D))^T
+    x: Matrix = mean + sigma * rng.randn(n, mean.shape[0]).dot(factor)
     if bounds is None:
         return x
     lower, upper = bounds[:, 0], bounds[:, 1]
@@ -312,7 +310,7 @@ def ask(params: Params, state: State) -> Matrix:
                 attempts += 1
         if len(rows) == n:
             return np.array(rows)
-        x = mean + sigma * rng.randn(n - len(rows), mean.shape[0]).dot(transform)
+        x = mean + sigma * rng.randn(n - len(rows), mean.shape[0]).dot(factor)
         feasible = np.all((x >= lower) & (x <= upper), axis=1)
 
 
@@ -368,9 +366,7 @@ def tell(params: Params, state: State, x: Matrix | Sequence[ArrayLike], losses: 
         state.pressed_streak = state.pressed_streak + 1 if _pressed(bounds[:, 0], bounds[:, 1], rows) else 0
     state.cma.tell(list(zip(points, values)))
     state.evaluations += n
-    state.stop = stop = stop_reason(params, state, sorted(values))
-    if stop is not None:
-        state.last_points = np.array(points, dtype=np.float64)
+    state.stop = stop_reason(params, state, sorted(values))
     return state
 
 
@@ -454,7 +450,7 @@ def restart(params: Params, space: Space, state: State, seed: int, unit: ArrayLi
     ``space.mean + space.std * normal`` along the others (``unit``: d uniforms in [0, 1),
     ``normal``: d standard normals). The run transforms (:func:`to_box`) with
     ``bound_handling="transform"``, and with ``"adaptive"`` once a run stopped :func:`pressed`
-    against the box (this one or an earlier one). IPOP: a large run, population ``popsize * popsize_multiplier **
+    against the box (its last generation pressed: ``pressed_streak > 0``; this run or an earlier one). IPOP: a large run, population ``popsize * popsize_multiplier **
     num_large`` (at most ``MAX_GROWTH`` times the first), step size ``sigma``. BIPOP: a small run
     when the small runs spent fewer evaluations than the large ones, with population
     ``floor(popsize * (large / popsize) ** (u[0] ** 2))`` (``large``: the latest large population)
@@ -484,8 +480,7 @@ def restart(params: Params, space: Space, state: State, seed: int, unit: ArrayLi
     mean = np.where(bounded, lo + np.asarray(unit, dtype=np.float64) * (up - lo),
                     space.mean + space.std * np.asarray(normal, dtype=np.float64))
     mean = np.clip(mean, space.lower, space.upper)  # one-sided bounds
-    transform = state.transform or (params.bound_handling == "adaptive" and state.last_points is not None
-                                    and pressed(space, state.last_points))
+    transform = state.transform or (params.bound_handling == "adaptive" and state.pressed_streak > 0)
     return State(cma=_new_cma(params, space, mean, popsize, sigma, seed, transform), popsize=popsize, sigma=sigma,
                  regime=regime, num_restarts=state.num_restarts + 1, num_large=num_large,
                  large_evaluations=large, small_evaluations=small, transform=transform)
