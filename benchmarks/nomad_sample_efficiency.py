@@ -3,7 +3,8 @@
 1. ``efficiency``: evaluations to reach ``f - f_opt < 1e-2`` and ``< 1e-5`` on shifted sphere,
    ellipsoid (condition 1e6) and rosenbrock in ``[-5, 5]^d``, d = 2, 5, 10, budget ``B x d``
    (``--budget-per-dim``, default 200; 100 for d = 10), for NOMAD settings (quadratic-model search
-   on/off, poll directions, Nelder-Mead, an earlier restart), and the wall time of each run.
+   on/off, poll directions, Nelder-Mead, an earlier restart, caps on the model search's own
+   evaluations: ``QUAD_MODEL_MAX_EVAL``), and the wall time of each run.
 2. ``overhead``: optimkit's ``NOMAD`` (one run, ``restarts=0``) against a bare in-process
    ``PyNomad.optimize`` with the same options, start, bounds and ``MAX_BB_EVAL`` on a cheap
    objective (5-D sphere): seconds per evaluation, median of ``--repeats`` runs.
@@ -51,6 +52,14 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "quad-on ORTHO N+1 NEG": {"direction_type": "ORTHO N+1 NEG"},
     "quad-on + Nelder-Mead": {"nm_search": True},
     "quad-on min_mesh_size 1e-7": {"min_mesh_size": 1e-7},
+    "quad-on capped 100": {"nomad_options": ("QUAD_MODEL_MAX_EVAL 100",)},
+    "quad-on capped 500": {"nomad_options": ("QUAD_MODEL_MAX_EVAL 500",)},
+    "quad-on capped 100 + last-success order": {"nomad_options": ("QUAD_MODEL_MAX_EVAL 100",
+                                                                 "EVAL_QUEUE_SORT DIR_LAST_SUCCESS")},
+}
+#: Settings that depend on the dimension.
+DIM_VARIANTS: dict[str, Callable[[int], dict[str, Any]]] = {
+    "quad-on capped 50 x d^2": lambda d: {"nomad_options": (f"QUAD_MODEL_MAX_EVAL {min(2000, 50 * d * d)}",)},
 }
 
 
@@ -62,7 +71,10 @@ def evals_to(losses: list[float], target: float) -> int | None:
     return None
 
 
-def run_one(options: dict[str, Any], name: str, d: int, budget: int, seed: int) -> dict[str, Any]:
+def run_one(options: dict[str, Any] | Callable[[int], dict[str, Any]], name: str, d: int, budget: int,
+            seed: int) -> dict[str, Any]:
+    if callable(options):
+        options = options(d)
     function, optimum = FUNCTIONS[name]
     shift = np.random.default_rng(1000 + seed).uniform(-3.0, 3.0, d)
 
@@ -95,7 +107,7 @@ def part_efficiency(dims: list[int], seeds: int, per_dim: int, writer: Any, vari
         for name in FUNCTIONS:
             for variant in variants:
                 for seed in range(seeds):
-                    row = run_one(VARIANTS[variant], name, d, budget, seed)
+                    row = run_one({**VARIANTS, **DIM_VARIANTS}[variant], name, d, budget, seed)
                     row.update(part="efficiency", variant=variant, function=name, dim=d, budget=budget, seed=seed)
                     writer.writerow(row)
                     summary.setdefault((variant, name, d), []).append(row)
@@ -193,7 +205,8 @@ def main() -> None:
     parser.add_argument("--dims", default="2,5,10")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget-per-dim", type=int, default=200)
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma-separated names of VARIANTS")
+    parser.add_argument("--variants", default=",".join([*VARIANTS, *DIM_VARIANTS]),
+                        help="comma-separated names of VARIANTS and DIM_VARIANTS")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="d = 2, one seed, two settings, 2 repeats")
     parser.add_argument("--out", default="bench_out/nomad_sample_efficiency.csv")

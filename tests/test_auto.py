@@ -48,20 +48,6 @@ def test_nomad_alone_without_cmaes(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auto_module, "_available", lambda name: name != "CMA" and real(name))
     opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(2,), lower=-5, upper=5), budget=500)
     assert opt.choice == "NOMAD" and opt._switch_at is None
-    assert opt.optimizer._params.nomad_options == auto_module.NOMAD_PHASE_OPTIONS
-
-
-@needs_nomad
-def test_nomads_phase_runs_with_the_cheaper_model_options() -> None:
-    """Auto's NOMAD gets NOMAD_PHASE_OPTIONS over the registry's lines (which stay NOMAD's own)."""
-    opt = ok.optimizers.Auto(parametrization=ok.p.Array(shape=(3,), lower=-5, upper=5), budget=900)
-    lines = opt.optimizer._scheduler.options
-    for option in auto_module.NOMAD_PHASE_OPTIONS:
-        assert option in lines
-    plain = ok.optimizers.registry["NOMAD"](ok.p.Array(shape=(3,), lower=-5, upper=5), budget=900)
-    assert not set(auto_module.NOMAD_PHASE_OPTIONS) & set(plain._scheduler.options)
-    rec = opt.minimize(_shifted_sphere)  # through the hand-over at 300 evaluations
-    assert opt.num_tell == 900 and rec.loss < 1e-6
 
 
 @needs_cma

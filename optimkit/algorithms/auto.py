@@ -73,11 +73,6 @@ def _has_known_start(param: Parameter) -> bool:
 NOMAD_MAX_DIMENSION = 5
 #: ... for the first ``NOMAD_PHASE x dimension`` evaluations, then ``CMA`` (when cmaes is installed).
 NOMAD_PHASE = 100
-#: NOMAD options of ``Auto``'s NOMAD (over the registry's): the quadratic model's inner optimization
-#: capped at 100 model evaluations (NOMAD's default 2,000) and poll points tried in the direction of
-#: the last success first (not sorted by a second model). On bbob d = 2 and 5 this cut the run's
-#: own time by 2 and 4.4 times for the same ECDF area (``docs/optimizers/auto.md``).
-NOMAD_PHASE_OPTIONS = ("QUAD_MODEL_MAX_EVAL 100", "EVAL_QUEUE_SORT DIR_LAST_SUCCESS")
 
 
 def _available(name: str) -> bool:
@@ -159,9 +154,7 @@ class Auto(Optimizer):
         self._phase = 0
         # a chain hands over after this many tells to its first optimizer (None: no chain)
         self._switch_at: int | None = NOMAD_PHASE * self.dimension if len(self._phases) > 1 else None
-        first = self._phases[0]
-        kwargs = {"nomad_options": NOMAD_PHASE_OPTIONS} if first == "NOMAD" else {}
-        self._inner: Optimizer = registry[first](self.parametrization, self.budget, self.num_workers, **kwargs)
+        self._inner: Optimizer = registry[self._phases[0]](self.parametrization, self.budget, self.num_workers)
         self.name = f"Auto({self.choice})"
 
     @property
