@@ -164,19 +164,15 @@ def group_tables(csv: str) -> None:
 
 def seed_means(checkpoint: int, seeds: range = range(1, 9)) -> None:
     """Mean fraction of pairs reached at ``checkpoint`` x d over ``seeds``, runs sized for 1000 x d."""
-    import cocoex
-    from cocoex.bare_problem import BareProblem
-
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bbob import Recorder, Stop
+    from bbob import Recorder, Stop, bbob_problem
     from bbob_report import GROUPS, SHORT
 
     cells = [(2, i) for i in range(1, 6)] + [(5, i) for i in range(1, 6)] + [(10, 1), (10, 2)]
     problems = {}
     for d, i in cells:
         for f in range(1, 25):
-            suite = cocoex.Suite("bbob", "", f"function_indices:{f} dimensions:{d} instance_indices:{i}")
-            problems[f, d, i] = (suite.get_problem(0), float(BareProblem("bbob", f, d, i).best_value()))
+            problems[f, d, i] = bbob_problem(f, d, i)
     groups = [g for g in GROUPS if SHORT[g] != "f1-24"]
     body = []
     for solver in GROUP_SOLVERS:

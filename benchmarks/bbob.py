@@ -15,7 +15,8 @@ COCO's 51 targets ``f_opt + 10^k``, ``k = 2, 1.8, ..., -8``, was first reached (
 the best ``f - f_opt``, the wall time and the framework time (wall time minus the time spent in
 the objective). ``f_opt`` comes from ``cocoex.bare_problem.BareProblem(...).best_value()``, which
 equals the suite problem's value at its optimum for every bbob problem (checked on functions
-1-24, dimensions 2-20, instances 1-5).
+1-24, dimensions 2-20, instances 1-5). Instances are instance numbers (any from 1 up, e.g. the
+held-out 6-15); dimensions are those of the suite, 2, 3, 5, 10, 20 and 40.
 
 Solvers (``--solvers``, comma-separated):
 
@@ -64,6 +65,8 @@ TARGETS = np.array([10.0**e for e in TARGET_EXPONENTS])
 FINAL_TARGET = 1e-8
 TARGET_COLUMNS = [f"evals_1e{e:+.1f}" for e in TARGET_EXPONENTS]
 KEY_COLUMNS = ["solver", "function", "dimension", "instance", "budget", "seed"]
+#: The dimensions of COCO's ``bbob`` suite.
+BBOB_DIMENSIONS = (2, 3, 5, 10, 20, 40)
 COLUMNS = KEY_COLUMNS + ["library", "evaluations", "best_delta", "wall_s", "framework_s"] + TARGET_COLUMNS
 PEERS = ("pycma-IPOP", "cmaes-IPOP")
 QUICK_FUNCTIONS, QUICK_DIMS, QUICK_INSTANCES, QUICK_BUDGET_MULTIPLIER = [1, 3, 8, 10, 15, 21], [2], [1], 100
@@ -270,15 +273,28 @@ def run_optimkit(name: str, fun: Recorder, lower: np.ndarray, upper: np.ndarray,
             close()
 
 
-def run_one(solver: str, function: int, dimension: int, instance: int, budget_multiplier: int,
-            seed: int) -> dict[str, Any]:
-    """One run of ``solver`` on one bbob problem; returns its CSV row."""
+def bbob_problem(function: int, dimension: int, instance: int) -> tuple[Any, float]:
+    """COCO's bbob problem (function, dimension, instance number) and its ``f_opt``.
+
+    The suite is built for the instance number itself (``instances: N``): the suite option
+    ``instance_indices`` selects the N-th instance of the current year's list instead (index 6 is
+    instance 71 there), whose ``f_opt`` is not ``BareProblem``'s for instance N.
+    """
     import cocoex
     from cocoex.bare_problem import BareProblem
 
-    suite = cocoex.Suite("bbob", "", f"function_indices:{function} dimensions:{dimension} instance_indices:{instance}")
+    suite = cocoex.Suite("bbob", f"instances: {instance}", f"function_indices:{function} dimensions:{dimension}")
     problem = suite.get_problem(0)
-    f_opt = float(BareProblem("bbob", function, dimension, instance).best_value())
+    if (problem.id_function, problem.dimension, problem.id_instance) != (function, dimension, instance):
+        raise RuntimeError(f"cocoex gave {problem.id} for function {function}, dimension {dimension}, "
+                           f"instance {instance}")
+    return problem, float(BareProblem("bbob", function, dimension, instance).best_value())
+
+
+def run_one(solver: str, function: int, dimension: int, instance: int, budget_multiplier: int,
+            seed: int) -> dict[str, Any]:
+    """One run of ``solver`` on one bbob problem; returns its CSV row."""
+    problem, f_opt = bbob_problem(function, dimension, instance)
     budget = budget_multiplier * dimension
     fun = Recorder(problem, f_opt, budget)
     lower, upper = np.array(problem.lower_bounds, dtype=float), np.array(problem.upper_bounds, dtype=float)
@@ -379,6 +395,10 @@ def run(argv: Sequence[str] | None = None) -> int:
         budget_multiplier = QUICK_BUDGET_MULTIPLIER
     if not set(functions) <= set(range(1, 25)):
         parser.error(f"--functions must lie in 1-24, got {functions}")
+    if not set(dims) <= set(BBOB_DIMENSIONS):
+        parser.error(f"--dims must be among the bbob suite's dimensions {BBOB_DIMENSIONS}, got {dims}")
+    if min(instances, default=1) < 1:
+        parser.error(f"--instances must be instance numbers >= 1, got {instances}")
     if budget_multiplier < 1 or args.jobs < 1:
         parser.error("--budget-multiplier and --jobs must be at least 1")
     for solver in solvers:

@@ -47,6 +47,28 @@ def test_f_opt_is_the_value_at_the_optimum(harness: Harness) -> None:
     assert problem.final_target_hit
 
 
+def test_problems_are_built_by_instance_number(harness: Harness) -> None:
+    """Instance 6 is instance 6 (the suite's instance_indices:6 would be instance 71 of the year's
+    list, whose f_opt is another problem's)."""
+    from cocoex.bare_problem import BareProblem
+
+    bbob, _ = harness
+    problem, f_opt = bbob.bbob_problem(3, 5, 6)
+    bare = BareProblem("bbob", 3, 5, 6)
+    x = np.linspace(-2.0, 3.0, 5)
+    assert problem.id == "bbob_f003_i06_d05" and f_opt == bare.best_value()
+    assert problem(x) == pytest.approx(bare(x), rel=1e-12)
+    assert problem(np.asarray(bare.best_parameter())) == pytest.approx(f_opt, abs=1e-9)
+
+
+def test_dimensions_outside_the_suite_are_refused(harness: Harness, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    bbob, _ = harness
+    with pytest.raises(SystemExit):
+        bbob.main(["--dims", "8", "--solvers", "RandomSearch", "--csv", str(tmp_path / "x.csv")])
+    assert "--dims must be among the bbob suite's dimensions (2, 3, 5, 10, 20, 40)" in capsys.readouterr().err
+
+
 def test_the_recorder_stops_at_the_budget_and_records_first_hits(harness: Harness) -> None:
     bbob, _ = harness
     values = iter([150.0, 20.0, 50.0, 1.0 + 1e-9, 0.5])  # f_opt = 0
