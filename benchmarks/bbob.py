@@ -15,7 +15,8 @@ COCO's 51 targets ``f_opt + 10^k``, ``k = 2, 1.8, ..., -8``, was first reached (
 the best ``f - f_opt``, the wall time and the framework time (wall time minus the time spent in
 the objective). ``f_opt`` comes from ``cocoex.bare_problem.BareProblem(...).best_value()``, which
 equals the suite problem's value at its optimum for every bbob problem (checked on functions
-1-24, dimensions 2-20, instances 1-5). Instances are instance numbers (any from 1 up, e.g. the
+1-24, dimensions 2-20, instances 1-5, and on dimensions 2, 3 and 40, instances 6-15, 71 and 80).
+Instances are instance numbers (any from 1 up, e.g. the
 held-out 6-15); dimensions are those of the suite, 2, 3, 5, 10, 20 and 40.
 
 Solvers (``--solvers``, comma-separated):
