@@ -19,10 +19,11 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    quadratic models reached far more (problem, target) pairs than anything else at 10 and
    100 x d but fewer than CMA-ES with restarts at 1000 x d; the chain keeps both (d = 2: 0.19 /
    0.47 / 0.87 of the pairs at 10 / 100 / 1000 x d on instances 1-2, against CMA's 0.15 / 0.35 / 0.79
-   and NOMAD's 0.19 / 0.47 / 0.82). NOMAD's own cost (its models are refitted at every iteration: 2-5 ms
-   per evaluation of the phase at d = 2-5, tens of ms at d = 10; ``Auto`` averages 0.5-0.6 ms
-   per evaluation over a bbob run, against 0.06 ms for pycma) and its random extra asks with
-   several workers keep it to this case; for objectives cheaper than that, ``CMA`` finishes sooner. Without cmaes: ``NOMAD`` alone; without PyNomad: rule 6;
+   and NOMAD's 0.19 / 0.47 / 0.82). NOMAD's own cost (its models are refitted at every
+   iteration: 2-5 ms per evaluation of the phase at d = 2-5, tens of ms at d = 10; ``Auto``
+   averages 0.5-0.6 ms per evaluation over a bbob run, against 0.06 ms for pycma) and its random
+   extra asks with several workers keep it to this case; for objectives cheaper than that,
+   ``CMA`` finishes sooner. Without cmaes: ``NOMAD`` alone; without PyNomad: rule 6;
 6. **other continuous problems** (``dimension <= 100``, any budget, or none): ``CMA`` — CMA-ES with
    IPOP restarts had the largest ECDF area of the other optimkit optimizers at d = 5, 10 and 20
    (with BIPOP, the same algorithm up to its first restart, within 0.0002) and reached the most

@@ -221,8 +221,9 @@ class State:
     median losses of the run's generations (the stagnation test), ``equal_history`` whether the
     best and the k-th best loss were equal (the equalfunvals test). ``stop`` names the test that
     fired at the last tell, or None; ``pressed_streak`` counts the latest generations in a row that
-    were :func:`pressed` against the box (adaptive resampling runs only; > 0: the last one was). ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or
-    cmaes keeps them there (resampling).
+    were :func:`pressed` against the box (adaptive resampling runs only; > 0: the last one was).
+    ``transform``: whether this run's samples are mapped into the box (:func:`to_box`) or cmaes
+    keeps them there (resampling).
     """
 
     cma: Any
@@ -450,8 +451,9 @@ def restart(params: Params, space: Space, state: State, seed: int, unit: ArrayLi
     ``space.mean + space.std * normal`` along the others (``unit``: d uniforms in [0, 1),
     ``normal``: d standard normals). The run transforms (:func:`to_box`) with
     ``bound_handling="transform"``, and with ``"adaptive"`` once a run stopped :func:`pressed`
-    against the box (its last generation pressed: ``pressed_streak > 0``; this run or an earlier one). IPOP: a large run, population ``popsize * popsize_multiplier **
-    num_large`` (at most ``MAX_GROWTH`` times the first), step size ``sigma``. BIPOP: a small run
+    against the box (its last generation pressed: ``pressed_streak > 0``; this run or an earlier
+    one). IPOP: a large run, population ``popsize * popsize_multiplier ** num_large`` (at most
+    ``MAX_GROWTH`` times the first), step size ``sigma``. BIPOP: a small run
     when the small runs spent fewer evaluations than the large ones, with population
     ``floor(popsize * (large / popsize) ** (u[0] ** 2))`` (``large``: the latest large population)
     and step size ``sigma * 10 ** (-2 u[1])`` (Hansen 2009), else a large run.
