@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .algorithms.ansr import ConfANSR
+from .algorithms.bobyqa import ConfBOBYQA
 from .algorithms.cma import ConfCMA
 from .algorithms.eanomad import ConfEANOMAD
 from .algorithms.mads import ConfNOMAD
@@ -11,4 +12,4 @@ from .algorithms.random_search import ConfRandomSearch
 from .core import ConfiguredOptimizer
 
 __all__ = ["ConfiguredOptimizer", "ConfANSR", "ConfXNES", "ConfSNES", "ConfEANOMAD", "ConfNOMAD", "ConfRandomSearch",
-           "ConfCMA"]
+           "ConfCMA", "ConfBOBYQA"]

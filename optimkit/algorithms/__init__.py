@@ -6,6 +6,6 @@ optimizer and preset in ``optimkit.core.registry``.
 
 from __future__ import annotations
 
-from . import ansr, auto, cma, eanomad, mads, nes, random_search
+from . import ansr, auto, bobyqa, cma, eanomad, mads, nes, random_search
 
-__all__ = ["ansr", "nes", "cma", "eanomad", "mads", "random_search", "auto"]
+__all__ = ["ansr", "nes", "cma", "bobyqa", "eanomad", "mads", "random_search", "auto"]

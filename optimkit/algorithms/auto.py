@@ -13,17 +13,17 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    ``budget <= 30 x dimension``): ``EANOMADHybrid``, NOMAD's mesh search around the start;
 4. **high dimension** (``dimension > 100``): ``ANSRUnimodal`` — best on sphere 500-D, ellipsoid and
    Rastrigin 200-D at 10-200 x d, where a full covariance costs ``O(d^2)`` per point;
-5. **small continuous problem, one worker** (``dimension <= 5``, ``num_workers == 1``): a chain,
-   ``NOMAD`` for the first ``100 x dimension`` evaluations, then ``CMA`` from NOMAD's best point
-   with the rest of the budget (``choice == "NOMAD>CMA"``). On bbob d = 2 and 5, MADS with
-   quadratic models reached far more (problem, target) pairs than anything else at 10 and
-   100 x d but fewer than CMA-ES with restarts at 1000 x d; the chain keeps both (d = 2: 0.19 /
-   0.47 / 0.87 of the pairs at 10 / 100 / 1000 x d on instances 1-2, against CMA's 0.15 / 0.35 / 0.79
-   and NOMAD's 0.19 / 0.47 / 0.82). NOMAD's own cost (its models are refitted at every
-   iteration: 2-5 ms per evaluation of the phase at d = 2-5, tens of ms at d = 10; ``Auto``
-   averages 0.5-0.6 ms per evaluation over a bbob run, against 0.06 ms for pycma) and its random
-   extra asks with several workers keep it to this case; for objectives cheaper than that,
-   ``CMA`` finishes sooner. Without cmaes: ``NOMAD`` alone; without PyNomad: rule 6;
+5. **continuous problem, one worker** (``dimension <= 20``, ``num_workers == 1``): a chain,
+   ``BOBYQA`` (Powell's trust region with quadratic models, NLopt, restarted) for the first
+   ``100 x dimension`` evaluations, then ``CMA`` from BOBYQA's best point with the rest of the
+   budget (``choice == "BOBYQA>CMA"``). On bbob d = 2, 5, 10 and 20 the model search reached far
+   more (problem, target) pairs than CMA-ES at 10 and 100 x d and CMA-ES with restarts more at
+   1000 x d; the chain keeps both, at a few microseconds of NLopt's time per evaluation (a thread
+   hand-over per evaluation costs more). With several workers BOBYQA's extra asks are random
+   points, so the rule wants one. Without NLopt (the ``nlopt`` extra): ``NOMAD`` for the first
+   ``100 x dimension`` evaluations, then ``CMA`` (``"NOMAD>CMA"``, as sample-efficient but 2-5 ms
+   per evaluation of NOMAD's own time) up to dimension 5, rule 6 above; without cmaes: ``NOMAD``
+   alone up to dimension 5, rule 6 above;
 6. **other continuous problems** (``dimension <= 100``, any budget, or none): ``CMA`` — CMA-ES with
    IPOP restarts had the largest ECDF area of the other optimkit optimizers at d = 5, 10 and 20
    (with BIPOP, the same algorithm up to its first restart, within 0.0002) and reached the most
@@ -71,10 +71,12 @@ def _has_known_start(param: Parameter) -> bool:
     return False
 
 
-#: ``Auto`` runs ``NOMAD`` (MADS with quadratic models) up to this dimension, with one worker.
+#: ``Auto`` chains a model search (``BOBYQA``) and ``CMA`` up to this dimension, with one worker ...
+CHAIN_MAX_DIMENSION = 20
+#: ... handing over after ``FIRST_PHASE x dimension`` evaluations.
+FIRST_PHASE = 100
+#: Without NLopt, ``NOMAD`` takes the first phase up to this dimension (its models cost ms per point).
 NOMAD_MAX_DIMENSION = 5
-#: ... for the first ``NOMAD_PHASE x dimension`` evaluations, then ``CMA`` (when cmaes is installed).
-NOMAD_PHASE = 100
 
 
 def _available(name: str) -> bool:
@@ -100,10 +102,15 @@ def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> 
         return "EANOMADHybrid", f"low budget ({budget} <= 30 x {dim}) from a known start"
     if dim > 100:
         return "ANSRUnimodal", f"high dimension ({dim} > 100)"
-    if dim <= NOMAD_MAX_DIMENSION and num_workers == 1 and _available("NOMAD"):
+    one = num_workers == 1
+    if one and dim <= CHAIN_MAX_DIMENSION and _available("CMA") and _available("BOBYQA"):
+        return "BOBYQA>CMA", (f"continuous problem (dimension {dim} <= {CHAIN_MAX_DIMENSION}), one worker: BOBYQA for "
+                              f"the first {FIRST_PHASE} x dimension evaluations, then CMA from its best point")
+    if one and dim <= NOMAD_MAX_DIMENSION and _available("NOMAD"):
         if _available("CMA"):
-            return "NOMAD>CMA", (f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker: "
-                                 f"NOMAD for the first {NOMAD_PHASE} x dimension evaluations, then CMA from its best point")
+            return "NOMAD>CMA", (f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker, "
+                                 f"no NLopt: NOMAD for the first {FIRST_PHASE} x dimension evaluations, then CMA "
+                                 "from its best point")
         return "NOMAD", f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker"
     if _available("CMA"):
         return "CMA", f"continuous problem of dimension {dim} <= 100 (CMA-ES with IPOP restarts)"
@@ -128,7 +135,7 @@ class Auto(Optimizer):
         gets it (``None``: no limit).
     num_workers : int
         Evaluations in flight at once; 16 or more picks a population method, more than one rules
-        out ``NOMAD``.
+        out the model-search chain (``BOBYQA>CMA``).
     seed : optional
         As for every optimizer.
 
@@ -138,7 +145,7 @@ class Auto(Optimizer):
     >>> opt = ok.optimizers.Auto(parametrization=ok.p.Choice(["a", "b"]), budget=100)
     >>> opt.choice
     'SNES'
-    >>> ok.optimizers.Auto(parametrization=ok.p.Array(shape=(6,), lower=-5, upper=5), budget=600).choice
+    >>> ok.optimizers.Auto(parametrization=ok.p.Array(shape=(30,), lower=-5, upper=5), budget=3000).choice
     'CMA'
     """
 
@@ -155,7 +162,7 @@ class Auto(Optimizer):
         self._phases = self.choice.split(">")
         self._phase = 0
         # a chain hands over after this many tells to its first optimizer (None: no chain)
-        self._switch_at: int | None = NOMAD_PHASE * self.dimension if len(self._phases) > 1 else None
+        self._switch_at: int | None = FIRST_PHASE * self.dimension if len(self._phases) > 1 else None
         self._inner: Optimizer = registry[self._phases[0]](self.parametrization, self.budget, self.num_workers)
         self.name = f"Auto({self.choice})"
 
@@ -165,7 +172,8 @@ class Auto(Optimizer):
         return self._inner
 
     def close(self) -> None:
-        """Stop the chosen optimizer's child processes, if it has any (``NOMAD``, ``EANOMADHybrid``)."""
+        """Stop the chosen optimizer's child processes or threads, if it has any (``BOBYQA``, ``NOMAD``,
+        ``EANOMADHybrid``)."""
         close = getattr(self._inner, "close", None)
         if close is not None:
             close()
