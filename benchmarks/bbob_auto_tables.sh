@@ -3,7 +3,7 @@
 # from the merged CSV benchmarks/results/bbob_auto.csv (see benchmarks/bbob_merge.py).
 # Usage: bash benchmarks/bbob_auto_tables.sh   (writes bench_out/auto_table_*.md)
 R=".venv/bin/python benchmarks/bbob.py report benchmarks/results/bbob_auto.csv"
-OK="Auto,CMA,BIPOPCMA,XNES,SNES,ANSRUnimodal,ANSR,RandomSearch"
+OK="Auto,BOBYQA,CMA,BIPOPCMA,XNES,SNES,ANSRUnimodal,ANSR,RandomSearch"
 mkdir -p bench_out
 # d = 2 and 5: instances 1-5, every optimkit optimizer and the pycma/cmaes peers
 $R --dims 2 --common --solvers $OK,pycma-IPOP,cmaes-IPOP --table bench_out/auto_table_d2.md

@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bbob_report import common_cells, ecdf_area, fraction_reached, runtimes  # noqa: E402
 
 PEERS = ("pycma-IPOP", "ng-NGOpt")
-OPTIMKIT = ("CMA", "BIPOPCMA", "XNES", "SNES", "ANSRUnimodal", "ANSR", "RandomSearch", "NOMAD")
+OPTIMKIT = ("CMA", "BIPOPCMA", "XNES", "SNES", "ANSRUnimodal", "ANSR", "RandomSearch", "NOMAD", "BOBYQA")
 
 
 def _stats(rows: list[dict[str, str]], solver: str) -> tuple[float, list[float], int]:

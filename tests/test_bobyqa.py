@@ -179,3 +179,28 @@ def test_without_nlopt_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "nlopt" else real(name, *a))
     with pytest.raises(ImportError, match=r"optimkit\[nlopt\]"):
         _make()
+
+
+def test_a_forked_child_replays_its_runs_instead_of_waiting_on_the_parents_threads() -> None:
+    import multiprocessing
+
+    opt = _make(dim=2, budget=100, seed=5)
+    for _ in range(7):
+        c = opt.ask()
+        opt.tell(c, _sphere(c.value))
+    _FORKED[:] = [opt]  # inherited by the forked child, with the run whose thread only the parent has
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        got = pool.apply_async(_ask_tell_ask).get(timeout=60)
+    np.testing.assert_array_equal(got, _ask_tell_ask())
+    _FORKED.clear()
+    opt.close()
+
+
+_FORKED: list[ok.optimizers.BOBYQA] = []
+
+
+def _ask_tell_ask() -> np.ndarray:
+    opt = _FORKED[0]
+    c = opt.ask()
+    opt.tell(c, _sphere(c.value))  # the run's next point: in a child, from a replay of the run
+    return np.asarray(opt.ask().value)

@@ -18,13 +18,15 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    ``100 x dimension`` evaluations, then ``CMA`` from BOBYQA's best point with the rest of the
    budget (``choice == "BOBYQA>CMA"``). On bbob d = 2, 5, 10 and 20 the model search reached far
    more (problem, target) pairs than CMA-ES at 10 and 100 x d and CMA-ES with restarts more at
-   1000 x d; the chain keeps both, at a few microseconds of NLopt's time per evaluation (a thread
-   hand-over per evaluation costs more). With several workers BOBYQA's extra asks are random
+   1000 x d; the chain keeps both, at 2.5-95 µs of NLopt's time per evaluation (d = 2-20) and
+   about 50 µs of thread hand-overs. With several workers BOBYQA's extra asks are random
    points, so the rule wants one. Without NLopt (the ``nlopt`` extra): ``NOMAD`` for the first
    ``100 x dimension`` evaluations, then ``CMA`` (``"NOMAD>CMA"``, as sample-efficient but 2-5 ms
    per evaluation of NOMAD's own time) up to dimension 5, rule 6 above; without cmaes: ``NOMAD``
    alone up to dimension 5, rule 6 above;
-6. **other continuous problems** (``dimension <= 100``, any budget, or none): ``CMA`` — CMA-ES with
+6. **other continuous problems** (``dimension <= 100`` and above 20, or several workers; any budget,
+   or none): ``CMA`` (at d = 40 a prototype of the chain reached fewer pairs at 1000 x d, 0.391
+   against 0.419, so the chain stops at d = 20) — CMA-ES with
    IPOP restarts had the largest ECDF area of the other optimkit optimizers at d = 5, 10 and 20
    (with BIPOP, the same algorithm up to its first restart, within 0.0002) and reached the most
    pairs at 100 x d (at 10 x d it was within 0.01 of SNES, at 1000 x d within 0.014 of BIPOP);

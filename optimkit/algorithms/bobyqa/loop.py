@@ -6,13 +6,14 @@ NLopt calls its objective; optimkit's optimizers are asked and told. So the run'
 caller waits while the thread works: only one of the two runs at a time, so a run is as
 deterministic as NLopt itself, and replaying the losses told so far (:meth:`BobyqaRun.replay`)
 brings a new run to exactly the same place (this is how a loaded dump goes on). NLopt's C code is
-called once per run and does no I/O; a run costs a few microseconds per evaluation plus two thread
-hand-overs.
+called once per run and does no I/O; a run costs NLopt's own time per evaluation (2.5 µs at
+d = 2, 95 µs at d = 20) plus two thread hand-overs (about 50 µs).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import queue
 import threading
 from collections.abc import Iterable
@@ -78,6 +79,7 @@ class BobyqaRun:
         self._to_run: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._from_run: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
+        self.pid = os.getpid()  # a forked child has no thread behind this run: it replays its own
 
     # ------------------------------------------------------------------ the caller's side
     def start(self) -> BobyqaRun:

@@ -8,6 +8,7 @@ With ``num_workers = k``, k runs go on at once. Registered as ``BOBYQA``.
 from __future__ import annotations
 
 import math
+import os
 import weakref
 from dataclasses import asdict
 from typing import Any
@@ -41,8 +42,9 @@ class BOBYQA(Optimizer):
     of the box's width); BOBYQA fits a quadratic model to ``2d + 1`` points and moves to the
     model's minimum in the trust region, which shrinks to ``rho_end``, where the run ends; the next
     run starts from a random point with a fresh trust region (a run cut by ``max_evals`` goes on
-    from its best point). Each evaluation costs a few microseconds of NLopt's own time: the model
-    search of a frugal method at the price of a cheap one (``docs/optimizers/bobyqa.md``).
+    from its best point). Each evaluation costs NLopt's own time (2.5 µs at d = 2, 95 µs at
+    d = 20) and two thread hand-overs: the model search of a frugal method at the price of a cheap
+    one (``docs/optimizers/bobyqa.md``).
 
     Parameters
     ----------
@@ -171,7 +173,7 @@ class BOBYQA(Optimizer):
     def _loop(self, key: int) -> BobyqaRun:
         """The run's NLopt thread, started (and brought up to date by replay) when missing."""
         loop = self._loops.get(key)
-        if loop is None:
+        if loop is None or loop.pid != os.getpid():  # (a forked process: the thread stayed behind)
             run = self._runs[key]
             loop = BobyqaRun(run.x0, self._params.rho_begin, self._params.rho_end, run.max_evals)
             self._loops[key] = loop.replay(self._told[key])
