@@ -261,7 +261,9 @@ def run_nevergrad(name: str, fun: Recorder, lower: np.ndarray, upper: np.ndarray
 def run_optimkit(name: str, fun: Recorder, lower: np.ndarray, upper: np.ndarray, seed: int) -> None:
     import optimkit as ok
 
-    param = ok.p.Array(shape=(lower.size,), lower=float(lower[0]), upper=float(upper[0]))
+    uniform = bool(np.all(lower == lower[0]) and np.all(upper == upper[0]))  # bbob: [-5, 5] on every coordinate
+    param = ok.p.Array(shape=(lower.size,), lower=float(lower[0]) if uniform else lower,
+                       upper=float(upper[0]) if uniform else upper)
     opt = ok.optimizers.registry[name](parametrization=param, budget=fun.budget)
     opt.parametrization.random_state.seed(seed)
     try:

@@ -33,6 +33,10 @@ chain = [needs_nlopt, needs_cma]
         pytest.param(ok.p.Array(shape=(20,), lower=-5, upper=5), 20_000, 1, "BOBYQA>CMA", marks=chain),
         pytest.param(ok.p.Array(shape=(21,), lower=-5, upper=5), 21_000, 1, "CMA", marks=needs_cma),
         pytest.param(ok.p.Array(shape=(100,)), 1000, 8, "CMA", marks=needs_cma),
+        pytest.param(ok.p.Array(shape=(5,), lower=0, upper=9).set_integer_casting(), 5000, 1, "CMA", marks=needs_cma),
+        pytest.param(ok.p.Instrumentation(x=ok.p.Array(shape=(3,), lower=-5, upper=5),
+                                          n=ok.p.Scalar(lower=1, upper=8).set_integer_casting()), 4000, 1, "CMA",
+                     marks=needs_cma),  # rounded coordinates: no quadratic-model phase
     ],
 )
 def test_each_rule_fires(param, budget, workers, expected) -> None:  # type: ignore[no-untyped-def]

@@ -13,7 +13,9 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    ``budget <= 30 x dimension``): ``EANOMADHybrid``, NOMAD's mesh search around the start;
 4. **high dimension** (``dimension > 100``): ``ANSRUnimodal`` — best on sphere 500-D, ellipsoid and
    Rastrigin 200-D at 10-200 x d, where a full covariance costs ``O(d^2)`` per point;
-5. **continuous problem, one worker** (``dimension <= 20``, ``num_workers == 1``): a chain,
+5. **continuous problem, one worker** (``dimension <= 20``, ``num_workers == 1``, no integer-cast
+   ``Array``: rounding makes plateaus on which quadratic models stall; on bbob-mixint, whose
+   integer coordinates the suite rounds, ``CMA`` alone led the chain at 100 x d): a chain,
    ``BOBYQA`` (Powell's trust region with quadratic models, NLopt, restarted) for the first
    ``100 x dimension`` evaluations, then ``CMA`` from BOBYQA's best point with the rest of the
    budget (``choice == "BOBYQA>CMA"``). On bbob d = 2, 5, 10 and 20 the model search reached far
@@ -105,17 +107,20 @@ def choose(parametrization: Parameter, budget: int | None, num_workers: int) -> 
     if dim > 100:
         return "ANSRUnimodal", f"high dimension ({dim} > 100)"
     one = num_workers == 1
-    if one and dim <= CHAIN_MAX_DIMENSION and _available("CMA") and _available("BOBYQA"):
+    rounded = any(isinstance(leaf, Array) and leaf._int for leaf in _leaves(parametrization))
+    if one and dim <= CHAIN_MAX_DIMENSION and not rounded and _available("CMA") and _available("BOBYQA"):
         return "BOBYQA>CMA", (f"continuous problem (dimension {dim} <= {CHAIN_MAX_DIMENSION}), one worker: BOBYQA for "
                               f"the first {FIRST_PHASE} x dimension evaluations, then CMA from its best point")
     if one and dim <= NOMAD_MAX_DIMENSION and _available("NOMAD"):
-        if _available("CMA"):
+        if not _available("CMA"):
+            return "NOMAD", f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker"
+        if not rounded:
             return "NOMAD>CMA", (f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker, "
                                  f"no NLopt: NOMAD for the first {FIRST_PHASE} x dimension evaluations, then CMA "
                                  "from its best point")
-        return "NOMAD", f"small continuous problem (dimension {dim} <= {NOMAD_MAX_DIMENSION}), one worker"
     if _available("CMA"):
-        return "CMA", f"continuous problem of dimension {dim} <= 100 (CMA-ES with IPOP restarts)"
+        why = ", integer-cast coordinates: no quadratic-model phase" if rounded and one and dim <= CHAIN_MAX_DIMENSION else ""
+        return "CMA", f"continuous problem of dimension {dim} <= 100 (CMA-ES with IPOP restarts{why})"
     return "XNES", f"continuous problem of dimension {dim} <= 100 (XNES: cmaes, for CMA, is not installed)"
 
 
