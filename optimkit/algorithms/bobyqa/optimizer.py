@@ -111,7 +111,8 @@ class BOBYQA(Optimizer):
 
     def close(self) -> None:
         """End the runs' NLopt threads now (interrupted runs are replayed if asked again)."""
-        _stop_all(self._loops)
+        with self._lock:
+            _stop_all(self._loops)
 
     def minimize(self, *args: Any, **kwargs: Any) -> Any:
         try:
