@@ -24,8 +24,8 @@ functions, dimensions 2, 5, 10 and 20, instances 1-5, budget 1000 x d read at 10
    about 50 µs of thread hand-overs. With several workers BOBYQA's extra asks are random
    points, so the rule wants one. Without NLopt (the ``nlopt`` extra): ``NOMAD`` for the first
    ``100 x dimension`` evaluations, then ``CMA`` (``"NOMAD>CMA"``, as sample-efficient but 2-5 ms
-   per evaluation of NOMAD's own time) up to dimension 5, rule 6 above; without cmaes: ``NOMAD``
-   alone up to dimension 5, rule 6 above;
+   per evaluation of NOMAD's own time) up to dimension 5, rule 6 below; without cmaes: ``NOMAD``
+   alone up to dimension 5, rule 6 below;
 6. **other continuous problems** (``dimension <= 100`` and above 20, or several workers; any budget,
    or none): ``CMA`` (at d = 40 a prototype of the chain reached fewer pairs at 1000 x d, 0.391
    against 0.419, so the chain stops at d = 20) — CMA-ES with

@@ -34,13 +34,13 @@ from numpy.typing import NDArray
 
 from ...rng import RandomLike, uniform
 from ...validation import check_int, check_real
+from .. import restarts as shared
+from ..restarts import State
 
 __all__ = ["Params", "State", "Run", "AskDraws", "init", "ask", "tell", "draw_ask", "run_budget", "model_loss"]
 
 Array = NDArray[np.float64]
 
-#: Evaluations per run without a budget (and without ``max_evals``), per dimension.
-UNBUDGETED_EVALS_PER_DIM = 1000
 #: The loss BOBYQA is given for a non-finite loss before the run has seen a finite one.
 FIRST_FAILURE_LOSS = 1e30
 
@@ -87,30 +87,11 @@ class Params:
                                         high_open=True)
         if self.max_evals is not None:
             checked["max_evals"] = check_int("max_evals", self.max_evals, 1)
-        if isinstance(self.restarts, float) and math.isinf(self.restarts) and self.restarts > 0:
-            checked["restarts"] = math.inf
-        else:
-            try:
-                checked["restarts"] = check_int("restarts", self.restarts, 0)
-            except ValueError as exc:
-                raise type(exc)(f"{exc} (or math.inf: restart until the budget is spent)") from None
+        checked["restarts"] = shared.check_restarts(self.restarts)
         checked["margin"] = check_real("margin", self.margin, 0.0, 0.5, high_open=True)
         checked["bound"] = check_real("bound", self.bound, 0.0, low_open=True)
         for name, value in checked.items():
             object.__setattr__(self, name, value)
-
-
-@dataclass
-class State:
-    """Where the restarts stand: the first start point, runs started and finished, the best point
-    (unit box) and loss so far, and whether the last finished run ended on its evaluation cap."""
-
-    start: Array
-    num_started: int = 0
-    num_finished: int = 0
-    best: Array | None = None
-    best_loss: float = math.inf
-    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,7 +113,7 @@ class AskDraws(NamedTuple):
 # ----------------------------------------------------------------------------------- steps
 def init(params: Params, start: Array) -> State:
     """The state before the first run, which starts from ``start`` (clipped to the unit box)."""
-    return State(np.clip(np.asarray(start, dtype=np.float64), 0.0, 1.0))
+    return shared.init(start)
 
 
 def run_budget(params: Params, remaining: int | None, dimension: int) -> int:
@@ -143,10 +124,7 @@ def run_budget(params: Params, remaining: int | None, dimension: int) -> int:
     >>> run_budget(Params(), 250, 4), run_budget(Params(max_evals=100), 250, 4), run_budget(Params(), None, 4)
     (250, 100, 4000)
     """
-    cap = params.max_evals if params.max_evals is not None else UNBUDGETED_EVALS_PER_DIM * dimension
-    if remaining is not None:
-        cap = min(cap, remaining) if params.max_evals is not None else remaining
-    return max(1, int(cap))
+    return shared.run_budget(params.max_evals, remaining, dimension)
 
 
 def ask(params: Params, state: State, draws: AskDraws, max_evals: int) -> tuple[State, Run | None]:
@@ -162,25 +140,17 @@ def ask(params: Params, state: State, draws: AskDraws, max_evals: int) -> tuple[
     >>> ask(Params(), state, AskDraws(np.array([0.0, 1.0])), 50)[1].x0.tolist()
     [0.1, 0.9]
     """
-    if state.num_started > params.restarts:
+    u = np.clip(np.asarray(draws.uniforms, dtype=np.float64), 0.0, 1.0)
+    x0 = shared.start_point(state, params.restarts, params.margin + (1.0 - 2.0 * params.margin) * u)
+    if x0 is None:
         return state, None
-    if state.num_started == 0:
-        x0 = state.start
-    elif state.best is not None and state.resume:
-        x0 = state.best
-    else:
-        u = np.clip(np.asarray(draws.uniforms, dtype=np.float64), 0.0, 1.0)
-        x0 = params.margin + (1.0 - 2.0 * params.margin) * u
-    run = Run(state.num_started, x0.copy(), int(max_evals))
+    run = Run(state.num_started, x0, int(max_evals))
     return replace(state, num_started=state.num_started + 1), run
 
 
 def tell(params: Params, state: State, run: Run, best: Array | None, loss: float, num_evals: int) -> State:
     """``run`` ended at ``best`` (unit box) with ``loss`` after ``num_evals`` evaluations."""
-    new = replace(state, num_finished=state.num_finished + 1, resume=num_evals >= run.max_evals)
-    if best is not None and loss < state.best_loss:
-        new.best, new.best_loss = np.asarray(best, dtype=np.float64).copy(), float(loss)
-    return new
+    return shared.finish(state, run.max_evals, best, loss, num_evals)
 
 
 def model_loss(loss: float, worst: float) -> float:

@@ -18,6 +18,7 @@ import numpy as np
 from ...core import ConfiguredOptimizer, Optimizer, registry
 from ...parametrization import Parameter, UnitBox
 from ...rng import uniform
+from .. import restarts as shared
 from . import core
 from .core import Array, Params, Run, State
 from .loop import BobyqaRun, check_nlopt
@@ -201,8 +202,7 @@ class BOBYQA(Optimizer):
         self._state = core.tell(self._params, self._state, run, loop.best, loop.best_loss, loop.num_evals)
 
     def _note_best(self, unit: Array, loss: float) -> None:
-        if loss < self._state.best_loss:
-            self._state.best, self._state.best_loss = np.array(unit, dtype=np.float64), float(loss)
+        shared.note_best(self._state, unit, loss)
 
     def _unit_of(self, candidate: Parameter) -> Array:
         return self._box.from_data(np.asarray(self._data_of(candidate), dtype=np.float64))
@@ -223,11 +223,7 @@ class BOBYQA(Optimizer):
         super().__setstate__(state)
         self._params = Params(**state["_params"])
         self._box = UnitBox(self.parametrization, self._params.bound)
-        st = state["_state"]
-        self._state = State(np.asarray(st["start"], dtype=np.float64), int(st["num_started"]),
-                            int(st["num_finished"]),
-                            None if st["best"] is None else np.asarray(st["best"], dtype=np.float64),
-                            float(st["best_loss"]), bool(st["resume"]))
+        self._state = shared.state_from_plain(state["_state"])
         self._runs = {int(key): Run(int(r["key"]), np.asarray(r["x0"], dtype=np.float64), int(r["max_evals"]))
                       for key, r in state["_runs"].items()}
         self._told = {int(key): [float(v) for v in losses] for key, losses in state["_told"].items()}

@@ -35,6 +35,8 @@ from numpy.typing import NDArray
 from ...nomad import NOMAD_SEED_LIMIT, normalize_options
 from ...rng import RandomLike, integers, uniform
 from ...validation import check_bool, check_choice, check_int, check_real
+from .. import restarts as shared
+from ..restarts import State
 
 __all__ = ["DIRECTION_TYPES", "Params", "State", "Run", "AskDraws", "init", "ask", "tell", "draw_ask",
            "nomad_lines", "run_budget"]
@@ -45,8 +47,6 @@ Array = NDArray[np.float64]
 #: crashes PyNomad 4.6 in 1 to 3 dimensions (measured in ``docs/benchmarks.md``).
 DIRECTION_TYPES = ("ORTHO 2N", "ORTHO N+1 NEG", "ORTHO N+1 QUAD", "N+1 UNI")
 
-#: Evaluations per run without a budget (and without ``max_bb_eval``), per dimension.
-UNBUDGETED_EVALS_PER_DIM = 1000
 
 
 @dataclass(frozen=True)
@@ -113,31 +113,12 @@ class Params:
         checked["nm_search"] = check_bool("nm_search", self.nm_search)
         direction = self.direction_type.upper() if isinstance(self.direction_type, str) else self.direction_type
         checked["direction_type"] = check_choice("direction_type", direction, DIRECTION_TYPES)
-        if isinstance(self.restarts, float) and math.isinf(self.restarts) and self.restarts > 0:
-            checked["restarts"] = math.inf
-        else:
-            try:
-                checked["restarts"] = check_int("restarts", self.restarts, 0)
-            except ValueError as exc:
-                raise type(exc)(f"{exc} (or math.inf: restart until the budget is spent)") from None
+        checked["restarts"] = shared.check_restarts(self.restarts)
         checked["restart_from"] = check_choice("restart_from", self.restart_from, ("random", "best"))
         checked["nomad_options"] = normalize_options(self.nomad_options)
         checked["bound"] = check_real("bound", self.bound, 0.0, low_open=True)
         for name, value in checked.items():
             object.__setattr__(self, name, value)
-
-
-@dataclass
-class State:
-    """Where the restarts stand: the first start point, runs started and finished, the best point
-    (unit box) and loss so far, and whether the last finished run ended on its evaluation cap."""
-
-    start: Array
-    num_started: int = 0
-    num_finished: int = 0
-    best: Array | None = None
-    best_loss: float = math.inf
-    resume: bool = False
 
 
 @dataclass(frozen=True)
@@ -161,7 +142,7 @@ class AskDraws(NamedTuple):
 # ----------------------------------------------------------------------------------- steps
 def init(params: Params, start: Array) -> State:
     """The state before the first run, which starts from ``start`` (clipped to the unit box)."""
-    return State(np.clip(np.asarray(start, dtype=np.float64), 0.0, 1.0))
+    return shared.init(start)
 
 
 def run_budget(params: Params, remaining: int | None, dimension: int) -> int:
@@ -172,10 +153,7 @@ def run_budget(params: Params, remaining: int | None, dimension: int) -> int:
     >>> run_budget(Params(), 250, 4), run_budget(Params(max_bb_eval=100), 250, 4), run_budget(Params(), None, 4)
     (250, 100, 4000)
     """
-    cap = params.max_bb_eval if params.max_bb_eval is not None else UNBUDGETED_EVALS_PER_DIM * dimension
-    if remaining is not None:
-        cap = min(cap, remaining) if params.max_bb_eval is not None else remaining
-    return max(1, int(cap))
+    return shared.run_budget(params.max_bb_eval, remaining, dimension)
 
 
 def ask(params: Params, state: State, draws: AskDraws, max_bb_eval: int) -> tuple[State, Run | None]:
@@ -191,24 +169,17 @@ def ask(params: Params, state: State, draws: AskDraws, max_bb_eval: int) -> tupl
     >>> ask(Params(), state, AskDraws(np.array([0.1, 0.9]), 8), 50)[1].x0.tolist()
     [0.1, 0.9]
     """
-    if state.num_started > params.restarts:
+    fresh = np.clip(np.asarray(draws.uniforms, dtype=np.float64), 0.0, 1.0)
+    x0 = shared.start_point(state, params.restarts, fresh, from_best=params.restart_from == "best")
+    if x0 is None:
         return state, None
-    if state.num_started == 0:
-        x0 = state.start
-    elif state.best is not None and (state.resume or params.restart_from == "best"):
-        x0 = state.best
-    else:
-        x0 = np.clip(np.asarray(draws.uniforms, dtype=np.float64), 0.0, 1.0)
-    run = Run(state.num_started, x0.copy(), int(max_bb_eval), int(draws.seed) % NOMAD_SEED_LIMIT)
+    run = Run(state.num_started, x0, int(max_bb_eval), int(draws.seed) % NOMAD_SEED_LIMIT)
     return replace(state, num_started=state.num_started + 1), run
 
 
 def tell(params: Params, state: State, run: Run, best: Array | None, loss: float, num_evals: int) -> State:
     """``run`` ended at ``best`` (unit box) with ``loss`` after ``num_evals`` evaluations."""
-    new = replace(state, num_finished=state.num_finished + 1, resume=num_evals >= run.max_bb_eval)
-    if best is not None and loss < state.best_loss:
-        new.best, new.best_loss = np.asarray(best, dtype=np.float64).copy(), float(loss)
-    return new
+    return shared.finish(state, run.max_bb_eval, best, loss, num_evals)
 
 
 def nomad_lines(params: Params) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from ...core import ConfiguredOptimizer, registry
 from ...nomad import Job, Scheduler, check_pynomad
 from ...parametrization import UnitBox
 from ...rng import uniform
+from .. import restarts as shared
 from ..scheduled import NomadSearchOptimizer
 from . import core
 from .core import Array, Params, Run, State
@@ -151,8 +152,7 @@ class NOMAD(NomadSearchOptimizer):
         return True
 
     def _note_best(self, unit: Array, loss: float) -> None:
-        if loss < self._state.best_loss:
-            self._state.best, self._state.best_loss = np.array(unit, dtype=np.float64), float(loss)
+        shared.note_best(self._state, unit, loss)
 
     def _unit_of(self, candidate: Any) -> Array:
         return self._box.from_data(np.asarray(self._data_of(candidate), dtype=np.float64))
@@ -181,11 +181,7 @@ class NOMAD(NomadSearchOptimizer):
         params = state["_params"]
         self._params = Params(**{**params, "nomad_options": tuple(params["nomad_options"])})
         self._box = UnitBox(self.parametrization, self._params.bound)
-        st = state["_state"]
-        self._state = State(np.asarray(st["start"], dtype=np.float64), int(st["num_started"]),
-                            int(st["num_finished"]),
-                            None if st["best"] is None else np.asarray(st["best"], dtype=np.float64),
-                            float(st["best_loss"]), bool(st["resume"]))
+        self._state = shared.state_from_plain(state["_state"])
         self._runs = {int(key): Run(int(r["key"]), np.asarray(r["x0"], dtype=np.float64), int(r["max_bb_eval"]),
                                     int(r["seed"])) for key, r in state["_runs"].items()}
         self._scheduler = Scheduler(self.num_workers, core.nomad_lines(self._params))
